@@ -1,0 +1,43 @@
+// Numbered SQL migrations per service, applied once under an advisory lock.
+//
+// Each service keeps its schema as services/<name>/schema/NNNN_snake_case.sql, embedded into
+// the binary by cc_migrations() in CMake. On start every replica calls ApplyMigrations: the
+// first takes a PostgreSQL advisory lock and applies what is missing, each migration in its own
+// transaction together with its row in `schema_migrations`; the others wait for the lock and
+// then find nothing left to do. So replicas started together never race, and a process that
+// dies mid-way leaves either a whole migration or none.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace contactcentre::common {
+
+struct Migration {
+  int version;             // 1, 2, ... without gaps
+  absl::string_view name;  // "init"
+  absl::string_view sql;   // one or more statements
+};
+
+struct MigrationReport {
+  int applied = 0;          // migrations applied by this call
+  int already_applied = 0;  // found applied before
+  int newest_version = 0;   // the schema version after the call
+};
+
+// Applies the missing migrations to the database at `dsn`. Errors:
+//   UNAVAILABLE        the database cannot be reached
+//   DEADLINE_EXCEEDED  another runner held the lock for longer than `lock_timeout`
+//   FAILED_PRECONDITION an applied migration's SQL changed since (checksums differ)
+//   INTERNAL           a migration's SQL failed (nothing of it is applied)
+// A database newer than the binary (versions it does not know) is accepted with a warning, so
+// that an older replica keeps running during a rolling update.
+absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::string_view service,
+                                                const std::vector<Migration>& migrations,
+                                                absl::Duration lock_timeout = absl::Minutes(2));
+
+}  // namespace contactcentre::common

@@ -1,0 +1,197 @@
+#include "common/service_main.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/config.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "common/status.h"
+
+ABSL_FLAG(std::string, listen, "",
+          "host:port to serve gRPC on (default 0.0.0.0:<the service's port>: calls 50051, "
+          "customers 50052, surveys 50053, knowledge 50054, analytics 50055)");
+ABSL_FLAG(std::string, postgres, "",
+          "libpq connection string of the service's database (default "
+          "\"host=127.0.0.1 port=55432 user=cc dbname=cc_<service>\", the private server of "
+          "deploy/local-servers.sh)");
+ABSL_FLAG(std::string, redis, "127.0.0.1:56379", "Redis host:port");
+ABSL_FLAG(std::string, site, "main",
+          "contact-centre site whose Redis keys and event stream this process uses");
+ABSL_FLAG(int, pg_pool_size, 8, "most PostgreSQL connections open at once");
+ABSL_FLAG(int, redis_pool_size, 16, "most Redis connections open at once");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "how long in-flight calls may take to finish after SIGTERM");
+ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+          "how long health reports NOT_SERVING before the server stops accepting calls (set "
+          "to a few seconds behind a Kubernetes Service)");
+ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(1),
+          "how often PostgreSQL and Redis are checked for the readiness health status");
+ABSL_FLAG(int, max_message_bytes, 16 * 1024 * 1024, "largest gRPC message accepted or sent");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace contactcentre::common {
+
+absl::StatusOr<ServiceConfig> LoadServiceConfig(const ServiceSpec& spec) {
+  ServiceConfig config;
+  config.service = spec.name;
+  config.listen_address = absl::GetFlag(FLAGS_listen);
+  if (config.listen_address.empty()) {
+    config.listen_address = absl::StrCat("0.0.0.0:", spec.default_port);
+  }
+  if (config.listen_address.find(':') == std::string::npos) {
+    return InvalidArgumentError("--listen", "must be host:port");
+  }
+  config.postgres_dsn = absl::GetFlag(FLAGS_postgres);
+  if (config.postgres_dsn.empty()) {
+    config.postgres_dsn = absl::StrCat("host=127.0.0.1 port=55432 user=cc dbname=cc_", spec.name);
+  }
+  absl::StatusOr<RedisOptions> redis = ParseRedisAddress(absl::GetFlag(FLAGS_redis));
+  if (!redis.ok()) return InvalidArgumentError("--redis", redis.status().message());
+  config.redis = *redis;
+  config.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  if (config.redis.pool_size < 1) return InvalidArgumentError("--redis_pool_size", "must be >= 1");
+  config.site = absl::GetFlag(FLAGS_site);
+  if (config.site.empty() || config.site.find_first_of("{}: ") != std::string::npos) {
+    return InvalidArgumentError("--site", "must be a non-empty name without {, }, : or spaces");
+  }
+  config.pg_pool_size = absl::GetFlag(FLAGS_pg_pool_size);
+  if (config.pg_pool_size < 1) return InvalidArgumentError("--pg_pool_size", "must be >= 1");
+  config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  config.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  config.readiness_interval = absl::GetFlag(FLAGS_readiness_interval);
+  if (config.readiness_interval <= absl::ZeroDuration()) {
+    return InvalidArgumentError("--readiness_interval", "must be positive");
+  }
+  config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  if (config.max_message_bytes < 1024) {
+    return InvalidArgumentError("--max_message_bytes", "must be at least 1024");
+  }
+  LogLevel level;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return InvalidArgumentError("--log_level", "must be debug, info, warning or error");
+  }
+  SetLogLevel(level);
+  return config;
+}
+
+namespace {
+
+// Applies migrations until they succeed, then keeps readiness in step with the dependencies.
+class ReadinessLoop {
+ public:
+  ReadinessLoop(const ServiceSpec& spec, const ServiceConfig& config, PgPool& pg,
+                RedisClient& redis, GrpcServer& server, ServiceModule& module)
+      : spec_(spec), config_(config), pg_(pg), redis_(redis), server_(server), module_(module) {}
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void Stop() {
+    stop_.Notify();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    bool migrated = false;
+    bool module_ready = false;
+    absl::Status last_problem;
+    while (!stop_.HasBeenNotified()) {
+      absl::Status problem;
+      if (!migrated) {
+        absl::StatusOr<MigrationReport> report =
+            ApplyMigrations(config_.postgres_dsn, spec_.name, *spec_.migrations);
+        if (report.ok()) {
+          migrated = true;
+          LogInfo("schema up to date",
+                  {{"version", report->newest_version}, {"applied", report->applied}});
+        } else {
+          problem = Annotate(report.status(), "migrations");
+        }
+      }
+      if (problem.ok()) problem = Annotate(pg_.Ping(), "PostgreSQL");
+      if (problem.ok()) problem = Annotate(redis_.Ping(), "Redis");
+      if (problem.ok() && !module_ready) {
+        module_.OnReady();
+        module_ready = true;
+      }
+      if (problem.ok() != last_problem.ok() || problem.message() != last_problem.message()) {
+        if (!problem.ok()) LogWarning("dependency check failed", {{"error", problem}});
+        last_problem = problem;
+      }
+      server_.SetReady(problem.ok());
+      stop_.WaitForNotificationWithTimeout(config_.readiness_interval);
+    }
+  }
+
+  const ServiceSpec& spec_;
+  const ServiceConfig& config_;
+  PgPool& pg_;
+  RedisClient& redis_;
+  GrpcServer& server_;
+  ServiceModule& module_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int RunService(int argc, char** argv, const ServiceSpec& spec, const ModuleFactory& factory) {
+  ShutdownSignals::Block();
+  ParseFlagsWithEnvironment(
+      argc, argv,
+      absl::StrCat(spec.description, "\n\nUsage: ", argv[0], " [flags]\nServes gRPC (health, ",
+                   "reflection) on --listen; needs PostgreSQL (--postgres) and Redis (--redis)."));
+  SetLogService(spec.name);
+  absl::StatusOr<ServiceConfig> config = LoadServiceConfig(spec);
+  if (!config.ok()) {
+    LogError("bad configuration", {{"error", config.status()}});
+    return 2;
+  }
+  LogInfo("starting", {{"listen", config->listen_address},
+                       {"redis", absl::StrCat(config->redis.host, ":", config->redis.port)},
+                       {"site", config->site}});
+
+  absl::StatusOr<std::unique_ptr<PgPool>> pg = PgPool::Create(
+      {.dsn = config->postgres_dsn, .size = config->pg_pool_size, .application_name = spec.name});
+  absl::StatusOr<std::unique_ptr<RedisClient>> redis = RedisClient::Create(config->redis);
+  if (!pg.ok() || !redis.ok()) {
+    LogError("cannot create clients", {{"error", pg.ok() ? redis.status() : pg.status()}});
+    return 2;
+  }
+  EventPublisher events(redis->get(),
+                        {.site = config->site, .producer = absl::StrCat("services/", spec.name)});
+  ServiceContext context{*config, **pg, **redis, events};
+  absl::StatusOr<std::unique_ptr<ServiceModule>> module = factory(context);
+  if (!module.ok()) {
+    LogError("cannot build the service", {{"error", module.status()}});
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start({.listen_address = config->listen_address,
+                         .health_service_names = (*module)->HealthServiceNames(),
+                         .max_message_bytes = config->max_message_bytes,
+                         .shutdown_grace = config->shutdown_grace,
+                         .drain_delay = config->drain_delay},
+                        (*module)->GrpcServices());
+  if (!server.ok()) {
+    LogError("cannot start the gRPC server", {{"error", server.status()}});
+    return 1;
+  }
+  (*server)->OnShutdown([&module] { (*module)->OnShutdown(); });
+
+  ReadinessLoop readiness(spec, *config, **pg, **redis, **server, **module);
+  readiness.Start();
+  ShutdownSignals::Wait();
+  readiness.Stop();
+  (*server)->Shutdown();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace contactcentre::common
