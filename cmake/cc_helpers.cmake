@@ -4,7 +4,7 @@
 #   cc_library(NAME n SRCS ... [HDRS ...] [DEPS ...])
 #   cc_binary(NAME n SRCS ... [DEPS ...])
 #   cc_test(NAME n SRCS ... [DEPS ...] LABELS unit|integration|e2e [FIXTURES servers])
-#   cc_migrations(NAME n SERVICE calls DIR schema)
+#   cc_migrations(NAME n COMPONENT calls DIR schema)
 #
 # Project code compiles with -Wall -Wextra -Werror; generated code does not (it is not ours).
 
@@ -102,26 +102,29 @@ function(cc_test_needs_servers test labels)
   endif()
 endfunction()
 
-# Embeds a service's numbered SQL migrations (DIR/NNNN_name.sql) into a library that exposes
-# `const std::vector<contactcentre::common::Migration>& Migrations()` in namespace
-# contactcentre::<SERVICE>, declared in "services/<SERVICE>/migrations.h", so that a binary
-# carries its schema and needs no files at run time.
+# Embeds numbered SQL migrations (DIR/NNNN_name.sql) into a library that exposes
+# `const std::vector<contactcentre::common::Migration>& SchemaMigrations()` in namespace
+# contactcentre::<COMPONENT>, declared in "<this folder>/schema.h" (e.g. "services/calls/schema.h"),
+# so that a binary carries its schema and needs no files at run time.
 function(cc_migrations)
-  cmake_parse_arguments(ARG "" "NAME;SERVICE;DIR" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;COMPONENT;DIR" "" ${ARGN})
   file(GLOB sql_files CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${ARG_DIR}/*.sql")
   list(SORT sql_files)
-  set(out "${CC_GEN_DIR}/services/${ARG_SERVICE}/migrations.cc")
-  set(header "${CC_GEN_DIR}/services/${ARG_SERVICE}/migrations.h")
+  file(RELATIVE_PATH folder "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}")
+  set(out "${CC_GEN_DIR}/${folder}/schema.cc")
+  set(header "${CC_GEN_DIR}/${folder}/schema.h")
   add_custom_command(
     OUTPUT "${out}" "${header}"
-    COMMAND ${CMAKE_COMMAND} -E make_directory "${CC_GEN_DIR}/services/${ARG_SERVICE}"
-    COMMAND ${CMAKE_COMMAND} "-DSERVICE=${ARG_SERVICE}" "-DOUTPUT=${out}" "-DHEADER=${header}"
-            "-DFILES=${sql_files}" -P "${PROJECT_SOURCE_DIR}/cmake/embed_migrations.cmake"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${CC_GEN_DIR}/${folder}"
+    COMMAND ${CMAKE_COMMAND} "-DCOMPONENT=${ARG_COMPONENT}" "-DOUTPUT=${out}" "-DHEADER=${header}"
+            "-DINCLUDE=${folder}/schema.h" "-DSOURCE=${folder}/${ARG_DIR}" "-DFILES=${sql_files}"
+            -P "${PROJECT_SOURCE_DIR}/cmake/embed_migrations.cmake"
     DEPENDS ${sql_files} "${PROJECT_SOURCE_DIR}/cmake/embed_migrations.cmake"
-    COMMENT "embedding ${ARG_SERVICE} migrations"
+    COMMENT "embedding ${ARG_COMPONENT} migrations"
     VERBATIM)
+  # Only the header of common/migrations.h is needed (the Migration struct), so the library
+  # does not link cc_common, which itself embeds the common migrations.
   add_library(${ARG_NAME} STATIC "${out}" "${header}")
   target_include_directories(${ARG_NAME} PUBLIC "${PROJECT_SOURCE_DIR}" "${CC_GEN_DIR}")
   target_compile_options(${ARG_NAME} PRIVATE ${CC_WARNINGS})
-  target_link_libraries(${ARG_NAME} PUBLIC cc_common)
 endfunction()

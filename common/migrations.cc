@@ -15,23 +15,28 @@ namespace {
 
 constexpr char kLockKey[] = "contactcentre.schema_migrations";
 
-absl::StatusOr<MigrationReport> ApplyLocked(pqxx::connection& connection, absl::string_view service,
+absl::StatusOr<MigrationReport> ApplyLocked(pqxx::connection& connection,
+                                            absl::string_view component,
                                             const std::vector<Migration>& migrations) {
   MigrationReport report;
   {
     pqxx::work txn(connection);
     txn.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version integer PRIMARY KEY,"
+        " component text NOT NULL,"
+        " version integer NOT NULL,"
         " name text NOT NULL,"
         " checksum text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())");
+        " applied_at timestamptz NOT NULL DEFAULT now(),"
+        " PRIMARY KEY (component, version))");
     txn.commit();
   }
   std::map<int, std::string> applied_checksums;
   {
     pqxx::read_transaction txn(connection);
-    for (const auto& row : txn.exec("SELECT version, checksum FROM schema_migrations")) {
+    for (const auto& row :
+         txn.exec_params("SELECT version, checksum FROM schema_migrations WHERE component = $1",
+                         std::string(component))) {
       applied_checksums[row[0].as<int>()] = row[1].as<std::string>();
     }
   }
@@ -43,7 +48,7 @@ absl::StatusOr<MigrationReport> ApplyLocked(pqxx::connection& connection, absl::
     if (auto it = applied_checksums.find(migration.version); it != applied_checksums.end()) {
       if (it->second != checksum) {
         return absl::FailedPreconditionError(
-            absl::StrCat("migration ", label, " of ", service,
+            absl::StrCat("migration ", label, " of ", component,
                          " was edited after it was applied; add a new migration instead"));
       }
       ++report.already_applied;
@@ -55,14 +60,17 @@ absl::StatusOr<MigrationReport> ApplyLocked(pqxx::connection& connection, absl::
       txn.exec(std::string(migration.sql));
     } catch (...) {
       return Annotate(StatusFromCurrentException(),
-                      absl::StrCat("migration ", label, " of ", service, " failed"));
+                      absl::StrCat("migration ", label, " of ", component, " failed"));
     }
-    txn.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    migration.version, std::string(migration.name), checksum);
+    txn.exec_params(
+        "INSERT INTO schema_migrations (component, version, name, checksum) "
+        "VALUES ($1, $2, $3, $4)",
+        std::string(component), migration.version, std::string(migration.name), checksum);
     txn.commit();
     ++report.applied;
     report.newest_version = migration.version;
-    LogInfo("migration applied", {{"migration", label}, {"took_s", absl::Now() - started}});
+    LogInfo("migration applied",
+            {{"component", component}, {"migration", label}, {"took_s", absl::Now() - started}});
   }
   if (!applied_checksums.empty() && applied_checksums.rbegin()->first > report.newest_version) {
     LogWarning("database schema is newer than this binary",
@@ -75,7 +83,7 @@ absl::StatusOr<MigrationReport> ApplyLocked(pqxx::connection& connection, absl::
 
 }  // namespace
 
-absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::string_view service,
+absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::string_view component,
                                                 const std::vector<Migration>& migrations,
                                                 absl::Duration lock_timeout) {
   std::unique_ptr<pqxx::connection> connection;
@@ -97,7 +105,7 @@ absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::str
       }
       if (absl::Now() >= deadline) {
         return absl::DeadlineExceededError(
-            absl::StrCat("another process held the migration lock of ", service,
+            absl::StrCat("another process held the migration lock of ", component,
                          " for longer than ", absl::FormatDuration(lock_timeout)));
       }
       if (absl::Now() >= next_notice) {
@@ -106,7 +114,7 @@ absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::str
       }
       absl::SleepFor(absl::Milliseconds(50));
     }
-    absl::StatusOr<MigrationReport> report = ApplyLocked(*connection, service, migrations);
+    absl::StatusOr<MigrationReport> report = ApplyLocked(*connection, component, migrations);
     pqxx::nontransaction unlock(*connection);
     unlock.exec_params("SELECT pg_advisory_unlock(hashtext($1))", kLockKey);
     return report;

@@ -86,6 +86,17 @@ TEST(MigrationsTest, AnOlderBinaryAcceptsANewerSchema) {
   EXPECT_EQ(report->newest_version, 3);
 }
 
+TEST(MigrationsTest, ComponentsKeepTheirOwnVersions) {
+  TestDatabase db;
+  ASSERT_TRUE(ApplyMigrations(db.dsn(), "test", kMigrations).ok());
+  const std::vector<Migration> other = {{1, "init", "CREATE TABLE other (id int);"}};
+  absl::StatusOr<MigrationReport> report = ApplyMigrations(db.dsn(), "other", other);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->applied, 1);  // version 1 of "other" is not version 1 of "test"
+  EXPECT_EQ(report->newest_version, 1);
+  EXPECT_EQ(Query(db.dsn(), "SELECT count(*) FROM schema_migrations"), 4);
+}
+
 TEST(MigrationsTest, UnreachableDatabaseIsUnavailable) {
   absl::StatusOr<MigrationReport> report =
       ApplyMigrations("host=127.0.0.1 port=1 user=cc dbname=x", "test", kMigrations);

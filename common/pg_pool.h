@@ -40,7 +40,7 @@
 namespace contactcentre::common {
 
 struct PgPoolOptions {
-  // libpq connection string, e.g. "host=127.0.0.1 port=55432 user=cc dbname=cc_calls".
+  // libpq connection string, e.g. "host=127.0.0.1 port=25432 user=cc dbname=cc_calls".
   std::string dsn;
   // Most connections open at once.
   int size = 8;

@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/schema.h"
 #include "common/status.h"
 
 ABSL_FLAG(std::string, listen, "",
@@ -16,9 +17,9 @@ ABSL_FLAG(std::string, listen, "",
           "customers 50052, surveys 50053, knowledge 50054, analytics 50055)");
 ABSL_FLAG(std::string, postgres, "",
           "libpq connection string of the service's database (default "
-          "\"host=127.0.0.1 port=55432 user=cc dbname=cc_<service>\", the private server of "
+          "\"host=127.0.0.1 port=25432 user=cc dbname=cc_<service>\", the private server of "
           "deploy/local-servers.sh)");
-ABSL_FLAG(std::string, redis, "127.0.0.1:56379", "Redis host:port");
+ABSL_FLAG(std::string, redis, "127.0.0.1:26379", "Redis host:port");
 ABSL_FLAG(std::string, site, "main",
           "contact-centre site whose Redis keys and event stream this process uses");
 ABSL_FLAG(int, pg_pool_size, 8, "most PostgreSQL connections open at once");
@@ -47,7 +48,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const ServiceSpec& spec) {
   }
   config.postgres_dsn = absl::GetFlag(FLAGS_postgres);
   if (config.postgres_dsn.empty()) {
-    config.postgres_dsn = absl::StrCat("host=127.0.0.1 port=55432 user=cc dbname=cc_", spec.name);
+    config.postgres_dsn = absl::StrCat("host=127.0.0.1 port=25432 user=cc dbname=cc_", spec.name);
   }
   absl::StatusOr<RedisOptions> redis = ParseRedisAddress(absl::GetFlag(FLAGS_redis));
   if (!redis.ok()) return InvalidArgumentError("--redis", redis.status().message());
@@ -97,6 +98,20 @@ class ReadinessLoop {
   }
 
  private:
+  absl::Status Migrate() {
+    std::vector<std::pair<std::string, const std::vector<Migration>*>> components = {
+        {"common", &SchemaMigrations()}};
+    if (spec_.migrations != nullptr) components.emplace_back(spec_.name, spec_.migrations);
+    for (const auto& [component, migrations] : components) {
+      CC_ASSIGN_OR_RETURN(MigrationReport report,
+                          ApplyMigrations(config_.postgres_dsn, component, *migrations));
+      LogInfo("schema up to date", {{"component", component},
+                                    {"version", report.newest_version},
+                                    {"applied", report.applied}});
+    }
+    return absl::OkStatus();
+  }
+
   void Run() {
     bool migrated = false;
     bool module_ready = false;
@@ -104,15 +119,8 @@ class ReadinessLoop {
     while (!stop_.HasBeenNotified()) {
       absl::Status problem;
       if (!migrated) {
-        absl::StatusOr<MigrationReport> report =
-            ApplyMigrations(config_.postgres_dsn, spec_.name, *spec_.migrations);
-        if (report.ok()) {
-          migrated = true;
-          LogInfo("schema up to date",
-                  {{"version", report->newest_version}, {"applied", report->applied}});
-        } else {
-          problem = Annotate(report.status(), "migrations");
-        }
+        problem = Annotate(Migrate(), "migrations");
+        migrated = problem.ok();
       }
       if (problem.ok()) problem = Annotate(pg_.Ping(), "PostgreSQL");
       if (problem.ok()) problem = Annotate(redis_.Ping(), "Redis");

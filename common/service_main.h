@@ -41,7 +41,8 @@ struct ServiceSpec {
   std::string description;
   // Port used when --listen is not given.
   int default_port = 0;
-  // The service's schema, applied at start.
+  // The service's own schema (services/<name>/schema), applied at start after the common
+  // bookkeeping tables (common/schema); null while the service has none.
   const std::vector<Migration>* migrations = nullptr;
 };
 

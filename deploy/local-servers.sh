@@ -10,8 +10,10 @@
 # Options:
 #   --dir DIR          working folder (default: <checkout>/.cc-run)
 #   --pg-port N        PostgreSQL port (default: the port recorded in DIR, else the first free
-#                      port from 55432)
-#   --redis-port N     Redis port (default: recorded in DIR, else the first free port from 56379)
+#                      port from 25432)
+#   --redis-port N     Redis port (default: recorded in DIR, else the first free port from 26379)
+#                      (Both defaults sit below Linux's ephemeral range, 32768-60999, so that
+#                      clients' outgoing connections never take them.)
 #   --only postgres|redis   act on one server only
 #   --fast             trade durability for speed (fsync off, no Redis persistence): for tests
 #   --purge            with stop: also delete the servers' data (a fresh initdb next start)
@@ -59,7 +61,10 @@ recorded() { # recorded KEY -> value from DIR/env, if any
   if [[ -f $env_file ]]; then sed -n "s/^$1=//p" "$env_file" | tail -n 1; fi
 }
 
-port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+# Any socket on the port counts, not only listeners: a client's connection from that local port
+# makes a later bind fail as surely as a listener does.
+# (TIME-WAIT leftovers of closed connections do not count: the servers bind with SO_REUSEADDR.)
+port_in_use() { ss -Htan exclude time-wait "sport = :$1" 2>/dev/null | grep -q .; }
 
 # Ports claimed by other working folders of this checkout family are skipped too, so that two
 # folders started one after the other while the first is stopped still keep distinct ports.
@@ -69,6 +74,20 @@ first_free_port() {
     port=$((port + 1))
   done
   echo "$port"
+}
+
+# choose_port GIVEN RECORDED DEFAULT OPTION: the port given on the command line (which must be
+# free), else the one recorded for this folder if still free, else the first free from DEFAULT.
+choose_port() {
+  local given=$1 recorded_port=$2 default=$3 option=$4
+  if [[ -n $given ]]; then
+    port_in_use "$given" && die "port $given is taken; pass another $option"
+    echo "$given"
+  elif [[ -n $recorded_port ]] && ! port_in_use "$recorded_port"; then
+    echo "$recorded_port"
+  else
+    first_free_port "$default"
+  fi
 }
 
 pg_bindir() {
@@ -117,12 +136,11 @@ start_postgres() {
   local bindir data
   bindir=$(pg_bindir)
   data=$(pg_data_dir)
-  pg_port=${pg_port:-$(recorded CC_PG_PORT)}
   if pg_running "$bindir" "$data"; then
+    pg_port=$(recorded CC_PG_PORT)
     log "PostgreSQL already running on port ${pg_port}"
   else
-    pg_port=${pg_port:-$(first_free_port 55432)}
-    port_in_use "$pg_port" && die "port $pg_port is taken; pass --pg-port"
+    pg_port=$(choose_port "$pg_port" "$(recorded CC_PG_PORT)" 25432 --pg-port)
     if [[ ! -f $data/PG_VERSION ]]; then
       log "initdb into $data"
       mkdir -p "$data"
@@ -186,13 +204,12 @@ redis_pid() { # prints the pid of a running Redis of this folder; fails when the
 }
 
 start_redis() {
-  redis_port=${redis_port:-$(recorded CC_REDIS_PORT)}
   if redis_pid >/dev/null; then
+    redis_port=$(recorded CC_REDIS_PORT)
     log "Redis already running on port $redis_port"
     return
   fi
-  redis_port=${redis_port:-$(first_free_port 56379)}
-  port_in_use "$redis_port" && die "port $redis_port is taken; pass --redis-port"
+  redis_port=$(choose_port "$redis_port" "$(recorded CC_REDIS_PORT)" 26379 --redis-port)
   mkdir -p "$dir/redis"
   local persistence=(--appendonly yes --appendfsync everysec --save "")
   if ((fast)); then persistence=(--appendonly no --save ""); fi

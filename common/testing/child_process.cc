@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -72,16 +73,22 @@ std::optional<int> ChildProcess::WaitForExit(absl::Duration timeout) {
 bool ChildProcess::running() { return pid_ > 0 && !WaitForExit(absl::ZeroDuration()).has_value(); }
 
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
+  // Below Linux's ephemeral range (32768-60999): a port from that range may be taken by some
+  // client's outgoing connection between this check and the server's bind.
+  static std::atomic<uint32_t> next{static_cast<uint32_t>(getpid()) * 7919u};
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = 20000 + static_cast<int>(next.fetch_add(7) % 12000);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  std::fprintf(stderr, "no free port in 20000-31999\n");
+  std::abort();
 }
 
 bool PortIsListening(int port) {

@@ -37,7 +37,7 @@ class ChildProcess {
   std::optional<int> exit_status_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, below the ephemeral port range.
 int FreePort();
 
 // True while something listens on 127.0.0.1:port.

@@ -5,7 +5,6 @@
 // until the service's own issue implements them. Run with --help for the flags.
 #include "common/service_main.h"
 #include "contactcentre/analytics/v1/analytics_service.grpc.pb.h"
-#include "services/analytics/migrations.h"
 
 namespace contactcentre::analytics {
 namespace {
@@ -16,7 +15,6 @@ const common::ServiceSpec kSpec = {
         "Analytics service of the contact-centre suite: live metrics streamed to dashboards, "
         "15-minute intervals, reports and Erlang C staffing.",
     .default_port = 50055,
-    .migrations = &Migrations(),
 };
 
 }  // namespace

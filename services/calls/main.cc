@@ -7,7 +7,6 @@
 #include "contactcentre/calls/v1/admin_service.grpc.pb.h"
 #include "contactcentre/calls/v1/calls_service.grpc.pb.h"
 #include "contactcentre/calls/v1/campaigns_service.grpc.pb.h"
-#include "services/calls/migrations.h"
 
 namespace contactcentre::calls {
 namespace {
@@ -19,7 +18,6 @@ const common::ServiceSpec kSpec = {
         "(ACD), the call lifecycle with its mandatory wrap-up, help requests and outbound "
         "campaigns.",
     .default_port = 50051,
-    .migrations = &Migrations(),
 };
 
 }  // namespace

@@ -5,7 +5,6 @@
 // until the service's own issue implements them. Run with --help for the flags.
 #include "common/service_main.h"
 #include "contactcentre/customers/v1/customers_service.grpc.pb.h"
-#include "services/customers/migrations.h"
 
 namespace contactcentre::customers {
 namespace {
@@ -16,7 +15,6 @@ const common::ServiceSpec kSpec = {
         "Customers service of the contact-centre suite: customer cards, phone lookup, consents and "
         "flags, contact history, merge and erasure.",
     .default_port = 50052,
-    .migrations = &Migrations(),
 };
 
 }  // namespace

@@ -8,7 +8,6 @@
 #include "contactcentre/knowledge/v1/directory.grpc.pb.h"
 #include "contactcentre/knowledge/v1/feedback.grpc.pb.h"
 #include "contactcentre/knowledge/v1/precedents.grpc.pb.h"
-#include "services/knowledge/migrations.h"
 
 namespace contactcentre::knowledge {
 namespace {
@@ -19,7 +18,6 @@ const common::ServiceSpec kSpec = {
         "Knowledge service of the contact-centre suite: product articles, precedents of solved "
         "problems and the organisations directory, with Russian and English search.",
     .default_port = 50054,
-    .migrations = &Migrations(),
 };
 
 }  // namespace

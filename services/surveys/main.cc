@@ -7,7 +7,6 @@
 #include "contactcentre/surveys/v1/campaign_service.grpc.pb.h"
 #include "contactcentre/surveys/v1/quality_service.grpc.pb.h"
 #include "contactcentre/surveys/v1/survey_service.grpc.pb.h"
-#include "services/surveys/migrations.h"
 
 namespace contactcentre::surveys {
 namespace {
@@ -18,7 +17,6 @@ const common::ServiceSpec kSpec = {
         "Surveys service of the contact-centre suite: questionnaires and polls, survey campaigns, "
         "post-call satisfaction surveys and call-quality scorecards.",
     .default_port = 50053,
-    .migrations = &Migrations(),
 };
 
 }  // namespace

@@ -6,7 +6,8 @@ set -euo pipefail
 checkout=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$(mktemp -d /tmp/cc-run-test.XXXXXX)
 log="$work/run.log"
-port_base=$((41000 + RANDOM % 2000 * 5))
+# Below the ephemeral range (32768-60999), where no client connection can hold the ports.
+port_base=$((20000 + RANDOM % 2000 * 5))
 fail() { echo "FAIL: $*"; echo "--- run.sh output:"; grep -v '^{' "$log" | tail -n 40 || true; exit 1; }
 
 CC_RUN_DIR="$work/servers" CC_PORT_BASE=$port_base CC_BUILD_DIR=${CC_BINARY_DIR:?} \

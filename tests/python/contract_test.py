@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import pathlib
+import random
 import signal
 import socket
 import subprocess
@@ -25,9 +26,15 @@ ARGS = None
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the ephemeral range (32768-60999), which clients' connections use."""
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port in 20000-31999")
 
 
 def read_servers_env():

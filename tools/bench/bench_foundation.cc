@@ -5,8 +5,8 @@
 //   Redis    PING on raw hiredis   -> PING, EVALSHA script, event publish via common::RedisClient
 //   Postgres SELECT 1 on raw libpqxx -> SELECT 1, 1-row INSERT, 1000-row INSERT via common::PgPool
 //
-//   cc-bench-foundation --redis 127.0.0.1:56379 --duration 5s
-//       --postgres "host=127.0.0.1 port=55432 user=cc dbname=postgres"
+//   cc-bench-foundation --redis 127.0.0.1:26379 --duration 5s
+//       --postgres "host=127.0.0.1 port=25432 user=cc dbname=postgres"
 //   cc-bench-foundation --servers_env build/test-servers/env --smoke    (CI)
 #include <hiredis/hiredis.h>
 
@@ -32,8 +32,8 @@
 #include "common/redis.h"
 #include "tools/bench/grpc_load.h"
 
-ABSL_FLAG(std::string, redis, "127.0.0.1:56379", "Redis host:port");
-ABSL_FLAG(std::string, postgres, "host=127.0.0.1 port=55432 user=cc dbname=postgres",
+ABSL_FLAG(std::string, redis, "127.0.0.1:26379", "Redis host:port");
+ABSL_FLAG(std::string, postgres, "host=127.0.0.1 port=25432 user=cc dbname=postgres",
           "libpq connection string of a database the benchmark may create a table in");
 ABSL_FLAG(std::string, servers_env, "",
           "read Redis and PostgreSQL addresses from this env file of deploy/local-servers.sh");
