@@ -65,6 +65,7 @@ class EventPublisher {
   absl::Status PublishBatch(std::vector<events::v1::Event>& events) const;
 
   const std::string& stream_key() const { return stream_key_; }
+  RedisClient* redis() const { return redis_; }
 
  private:
   RedisClient* redis_;

@@ -85,8 +85,14 @@ namespace {
 class ReadinessLoop {
  public:
   ReadinessLoop(const ServiceSpec& spec, const ServiceConfig& config, PgPool& pg,
-                RedisClient& redis, GrpcServer& server, ServiceModule& module)
-      : spec_(spec), config_(config), pg_(pg), redis_(redis), server_(server), module_(module) {}
+                RedisClient& redis, OutboxRelay& outbox, GrpcServer& server, ServiceModule& module)
+      : spec_(spec),
+        config_(config),
+        pg_(pg),
+        redis_(redis),
+        outbox_(outbox),
+        server_(server),
+        module_(module) {}
 
   void Start() {
     thread_ = std::thread([this] { Run(); });
@@ -125,6 +131,7 @@ class ReadinessLoop {
       if (problem.ok()) problem = Annotate(pg_.Ping(), "PostgreSQL");
       if (problem.ok()) problem = Annotate(redis_.Ping(), "Redis");
       if (problem.ok() && !module_ready) {
+        outbox_.Start();
         module_.OnReady();
         module_ready = true;
       }
@@ -141,6 +148,7 @@ class ReadinessLoop {
   const ServiceConfig& config_;
   PgPool& pg_;
   RedisClient& redis_;
+  OutboxRelay& outbox_;
   GrpcServer& server_;
   ServiceModule& module_;
   absl::Notification stop_;
@@ -174,7 +182,8 @@ int RunService(int argc, char** argv, const ServiceSpec& spec, const ModuleFacto
   }
   EventPublisher events(redis->get(),
                         {.site = config->site, .producer = absl::StrCat("services/", spec.name)});
-  ServiceContext context{*config, **pg, **redis, events};
+  OutboxRelay outbox(pg->get(), &events, {});
+  ServiceContext context{*config, **pg, **redis, events, outbox};
   absl::StatusOr<std::unique_ptr<ServiceModule>> module = factory(context);
   if (!module.ok()) {
     LogError("cannot build the service", {{"error", module.status()}});
@@ -193,11 +202,17 @@ int RunService(int argc, char** argv, const ServiceSpec& spec, const ModuleFacto
   }
   (*server)->OnShutdown([&module] { (*module)->OnShutdown(); });
 
-  ReadinessLoop readiness(spec, *config, **pg, **redis, **server, **module);
+  ReadinessLoop readiness(spec, *config, **pg, **redis, outbox, **server, **module);
   readiness.Start();
   ShutdownSignals::Wait();
   readiness.Stop();
   (*server)->Shutdown();
+  // Events of the calls that just drained go out now rather than with the next replica.
+  outbox.Stop();
+  if (absl::StatusOr<int> relayed = outbox.RelayOnce(); !relayed.ok()) {
+    LogWarning("outbox not flushed; another replica will publish it",
+               {{"error", relayed.status()}});
+  }
   LogInfo("stopped");
   return 0;
 }

@@ -10,7 +10,8 @@
 //
 // Start-up order: flags (and CC_* environment) are read and checked, then the server listens at
 // once with health NOT_SERVING ("liveness" SERVING). A readiness loop applies the migrations
-// (retrying while PostgreSQL is unreachable), calls the module's OnReady once, and from then on
+// (retrying while PostgreSQL is unreachable), starts the outbox relay, calls the module's
+// OnReady once, and from then on
 // reports SERVING exactly while PostgreSQL and Redis both answer. SIGTERM or SIGINT starts the
 // graceful shutdown: NOT_SERVING, the module's OnShutdown, no new calls, in-flight calls drain,
 // exit 0.
@@ -28,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/event_stream.h"
 #include "common/migrations.h"
+#include "common/outbox.h"
 #include "common/pg_pool.h"
 #include "common/redis.h"
 
@@ -69,7 +71,11 @@ struct ServiceContext {
   const ServiceConfig& config;
   PgPool& pg;
   RedisClient& redis;
+  // Publishes directly to the stream (for changes that live in Redis).
   EventPublisher& events;
+  // Publishes events enqueued in PostgreSQL transactions (common/outbox.h); runs from the
+  // first readiness until shutdown. Call Notify() after a commit that enqueued events.
+  OutboxRelay& outbox;
 };
 
 // A service's handlers and background work.

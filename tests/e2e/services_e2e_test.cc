@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc_client.h"
+#include "common/schema.h"
 #include "common/testing/child_process.h"
 #include "common/testing/health.h"
 #include "common/testing/test_servers.h"
@@ -30,6 +31,8 @@ struct ServiceCase {
   // One unary method of it, as "/package.Service/Method".
   std::string method;
 };
+
+void PrintTo(const ServiceCase& service, std::ostream* out) { *out << service.name; }
 
 const ServiceCase kServices[] = {
     {"calls",
@@ -149,8 +152,8 @@ TEST_P(ServiceE2eTest, StartsServesReadinessAndShutsDownCleanly) {
     pqxx::connection connection(db.dsn());
     pqxx::nontransaction txn(connection);
     EXPECT_EQ(txn.exec1("SELECT max(version) FROM schema_migrations WHERE component = 'common'")[0]
-                  .as<int>(),
-              1);
+                  .as<size_t>(),
+              common::SchemaMigrations().size());
     EXPECT_EQ(txn.exec1("SELECT count(*) FROM pg_tables WHERE tablename IN "
                         "('request_log', 'processed_events')")[0]
                   .as<int>(),
