@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/config.h"
 #include "common/grpc_server.h"
+#include "common/idempotency.h"
 #include "common/log.h"
 #include "common/schema.h"
 #include "common/status.h"
@@ -122,6 +123,7 @@ class ReadinessLoop {
     bool migrated = false;
     bool module_ready = false;
     absl::Status last_problem;
+    absl::Time next_prune = absl::InfinitePast();
     while (!stop_.HasBeenNotified()) {
       absl::Status problem;
       if (!migrated) {
@@ -140,6 +142,15 @@ class ReadinessLoop {
         last_problem = problem;
       }
       server_.SetReady(problem.ok());
+      if (problem.ok() && absl::Now() >= next_prune) {
+        // Request answers are promised for 24 hours; event ids are kept a week, longer than
+        // any consumer stays behind the stream.
+        absl::Status pruned = pg_.Transact([](pqxx::work& txn) {
+          return PruneBookkeeping(txn, absl::Hours(24), absl::Hours(24 * 7));
+        });
+        if (!pruned.ok()) LogWarning("pruning bookkeeping tables failed", {{"error", pruned}});
+        next_prune = absl::Now() + absl::Minutes(10);
+      }
       stop_.WaitForNotificationWithTimeout(config_.readiness_interval);
     }
   }
