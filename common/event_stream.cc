@@ -110,7 +110,6 @@ absl::Status EventConsumer::DeadLetter(absl::string_view entry_id, absl::string_
                                        const RedisReply* fields) {
   LogError("event moved to the dead-letter stream",
            {{"group", options_.group}, {"entry", entry_id}, {"reason", reason}});
-  std::vector<std::vector<std::string>> commands;
   std::vector<std::string> xadd = {"XADD",
                                    DeadLetterStreamKey(options_.site),
                                    "*",
@@ -123,11 +122,11 @@ absl::Status EventConsumer::DeadLetter(absl::string_view entry_id, absl::string_
   if (fields != nullptr) {
     for (const RedisReply& element : fields->elements) xadd.push_back(element.str);
   }
-  commands.push_back(std::move(xadd));
-  commands.push_back({"XACK", stream_key_, options_.group, std::string(entry_id)});
-  CC_ASSIGN_OR_RETURN(auto replies, redis_->Pipeline(commands));
-  for (const auto& reply : replies) CC_RETURN_IF_ERROR(reply.status());
-  return absl::OkStatus();
+  // Acknowledge only once the copy is stored (XADD is refused under maxmemory, XACK is not):
+  // a failed copy leaves the entry pending, to be dead-lettered at the next claim.
+  std::vector<absl::string_view> xadd_args(xadd.begin(), xadd.end());
+  CC_RETURN_IF_ERROR(redis_->Command(xadd_args).status());
+  return redis_->Command({"XACK", stream_key_, options_.group, entry_id}).status();
 }
 
 absl::StatusOr<int> EventConsumer::ApplyEntries(const RedisReply& entries) {
@@ -137,7 +136,11 @@ absl::StatusOr<int> EventConsumer::ApplyEntries(const RedisReply& entries) {
     if (entry.type != RedisReply::Type::kArray || entry.elements.size() < 2) continue;
     const std::string& entry_id = entry.elements[0].str;
     const RedisReply& fields = entry.elements[1];
-    if (fields.is_nil()) {  // trimmed away while pending: nothing left to apply
+    if (fields.is_nil()) {
+      // Trimmed away (MAXLEN) while pending: nothing is left to apply. The stream is too short
+      // for how far this group fell behind; say so loudly.
+      LogError("pending event was trimmed from the stream before it was applied",
+               {{"group", options_.group}, {"entry", entry_id}});
       acks.push_back(entry_id);
       continue;
     }
@@ -163,7 +166,31 @@ absl::StatusOr<int> EventConsumer::ApplyEntries(const RedisReply& entries) {
   return applied;
 }
 
+absl::Status EventConsumer::ForgetIdleConsumers() {
+  CC_ASSIGN_OR_RETURN(RedisReply consumers,
+                      redis_->Command({"XINFO", "CONSUMERS", stream_key_, options_.group}));
+  for (const RedisReply& consumer : consumers.elements) {
+    std::string name;
+    int64_t pending = -1;
+    int64_t idle_ms = 0;
+    for (size_t i = 0; i + 1 < consumer.elements.size(); i += 2) {
+      const std::string& field = consumer.elements[i].str;
+      if (field == "name") name = consumer.elements[i + 1].str;
+      if (field == "pending") pending = consumer.elements[i + 1].integer;
+      if (field == "idle") idle_ms = consumer.elements[i + 1].integer;
+    }
+    // Every restarted process joins under a new name; the old names would pile up forever.
+    if (name != options_.consumer && pending == 0 &&
+        absl::Milliseconds(idle_ms) > options_.forget_idle_consumers_after) {
+      CC_RETURN_IF_ERROR(
+          redis_->Command({"XGROUP", "DELCONSUMER", stream_key_, options_.group, name}).status());
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> EventConsumer::ClaimStale() {
+  CC_RETURN_IF_ERROR(ForgetIdleConsumers());
   const std::string min_idle = absl::StrCat(absl::ToInt64Milliseconds(options_.claim_min_idle));
   CC_ASSIGN_OR_RETURN(RedisReply pending,
                       redis_->Command({"XPENDING", stream_key_, options_.group, "IDLE", min_idle,
@@ -221,6 +248,7 @@ absl::StatusOr<int> EventConsumer::PollOnce(bool force_claim) {
 }
 
 void EventConsumer::Start() {
+  if (thread_.joinable()) return;  // already running
   thread_ = std::thread([this] {
     absl::Duration backoff = absl::Milliseconds(100);
     bool group_ready = false;

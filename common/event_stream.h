@@ -90,6 +90,9 @@ struct EventConsumerOptions {
   int max_deliveries = 10;
   // Where a new group starts: "0" (the whole retained history) or "$" (only new events).
   std::string start_id = "0";
+  // Other consumers of the group with nothing pending and idle this long are deleted (each
+  // restarted process joins under a new name).
+  absl::Duration forget_idle_consumers_after = absl::Hours(1);
 };
 
 class EventConsumer {
@@ -111,6 +114,7 @@ class EventConsumer {
   absl::StatusOr<int> PollOnce(bool force_claim = false);
 
   // Runs EnsureGroup and PollOnce in a background thread until Stop, backing off on errors.
+  // Start once; do not call PollOnce while the thread runs. A stopped consumer stays stopped.
   void Start();
   void Stop();
 
@@ -118,6 +122,7 @@ class EventConsumer {
 
  private:
   absl::StatusOr<int> ClaimStale();
+  absl::Status ForgetIdleConsumers();
   absl::StatusOr<int> ApplyEntries(const RedisReply& entries);
   absl::Status DeadLetter(absl::string_view entry_id, absl::string_view reason,
                           const RedisReply* fields);

@@ -168,3 +168,32 @@ TEST_F(EventStreamIntegrationTest, TwoConsumersShareTheWorkWithoutOverlap) {
 
 }  // namespace
 }  // namespace contactcentre::common
+
+namespace contactcentre::common {
+namespace {
+
+TEST(EventStreamForgetTest, IdleConsumersWithNothingPendingAreForgotten) {
+  auto redis = *RedisClient::Create(testing::TestServers::Get().Redis());
+  const std::string site = testing::UniqueTestSite();
+  EventConsumerOptions options{.site = site,
+                               .group = "g",
+                               .consumer = "current",
+                               .block = absl::Milliseconds(10),
+                               .claim_interval = absl::ZeroDuration(),
+                               .forget_idle_consumers_after = absl::Milliseconds(100)};
+  EventConsumer consumer(redis.get(), options,
+                         [](const events::v1::Event&) { return absl::OkStatus(); });
+  ASSERT_TRUE(consumer.EnsureGroup().ok());
+  ASSERT_TRUE(redis->Command({"XGROUP", "CREATECONSUMER", EventStreamKey(site), "g", "gone"}).ok());
+  absl::SleepFor(absl::Milliseconds(150));
+  ASSERT_TRUE(consumer.PollOnce(true).ok());
+  auto consumers = redis->Command({"XINFO", "CONSUMERS", EventStreamKey(site), "g"});
+  ASSERT_TRUE(consumers.ok());
+  for (const RedisReply& entry : consumers->elements) {
+    EXPECT_NE(entry.elements[1].str, "gone");
+  }
+  testing::DeleteSiteKeys(site);
+}
+
+}  // namespace
+}  // namespace contactcentre::common

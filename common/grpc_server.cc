@@ -100,6 +100,9 @@ void GrpcServer::Shutdown() {
 }
 
 void ShutdownSignals::Block() {
+  // hiredis writes with plain write(2): a peer that reset the connection must give EPIPE, not
+  // a SIGPIPE that kills the process without a log line.
+  signal(SIGPIPE, SIG_IGN);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);

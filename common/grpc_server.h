@@ -100,8 +100,8 @@ class GrpcServer {
 // every thread and one thread waits for them.
 class ShutdownSignals {
  public:
-  // Blocks SIGTERM and SIGINT in the calling thread and every thread it creates afterwards.
-  // Call first thing in main, before any thread starts.
+  // Blocks SIGTERM and SIGINT in the calling thread and every thread it creates afterwards,
+  // and ignores SIGPIPE. Call first thing in main, before any thread starts.
   static void Block();
   // Waits until SIGTERM or SIGINT arrives; returns the signal number.
   static int Wait();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 
@@ -36,9 +37,56 @@ absl::string_view LevelName(LogLevel level) {
 
 }  // namespace
 
+namespace {
+
+// Length of the valid UTF-8 sequence at text[i], or 0 when the bytes there are not one.
+size_t Utf8SequenceLength(absl::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  size_t length;
+  uint32_t minimum;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    minimum = 0x80;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    minimum = 0x800;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  uint32_t code_point = lead & (0x7f >> length);
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    code_point = (code_point << 6) | (byte(i + k) & 0x3f);
+  }
+  if (code_point < minimum || code_point > 0x10ffff ||
+      (code_point >= 0xd800 && code_point <= 0xdfff)) {
+    return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
-  for (unsigned char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      // Error texts from drivers may carry arbitrary bytes; a JSON line must stay valid UTF-8.
+      if (const size_t length = Utf8SequenceLength(text, i); length > 0) {
+        out.append(text.data() + i, length);
+        i += length;
+      } else {
+        out.append("\\ufffd");
+        ++i;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out.append("\\\"");
@@ -56,12 +104,13 @@ void AppendJsonString(std::string& out, absl::string_view text) {
         out.append("\\t");
         break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || c == 0x7f) {
           absl::StrAppendFormat(&out, "\\u%04x", c);
         } else {
-          out.push_back(static_cast<char>(c));  // UTF-8 passes through unchanged
+          out.push_back(static_cast<char>(c));
         }
     }
+    ++i;
   }
   out.push_back('"');
 }
@@ -130,6 +179,7 @@ void Log(LogLevel level, absl::string_view message, std::initializer_list<LogFie
   size_t written = 0;
   while (written < line.size()) {
     ssize_t n = ::write(STDERR_FILENO, line.data() + written, line.size() - written);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
     written += static_cast<size_t>(n);
   }

@@ -4,6 +4,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace contactcentre::common {
 namespace {
 
@@ -60,6 +62,23 @@ TEST(LogTest, ParsesLevels) {
   ASSERT_TRUE(ParseLogLevel("error", &level));
   EXPECT_EQ(level, LogLevel::kError);
   EXPECT_FALSE(ParseLogLevel("verbose", &level));
+}
+
+}  // namespace
+}  // namespace contactcentre::common
+
+namespace contactcentre::common {
+namespace {
+
+TEST(LogTest, InvalidUtf8BecomesReplacementCharacters) {
+  const std::string bytes = std::string("ok \xff\xfe end \xd0\x9f\xd1\x80 cut \xd0", 20);
+  std::string json;
+  AppendJsonString(json, bytes);
+  EXPECT_EQ(json, "\"ok \\ufffd\\ufffd end Пр cut \\ufffd\"");
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(absl::StrCat("{\"k\":", json, "}"), &parsed)
+          .ok());
 }
 
 }  // namespace

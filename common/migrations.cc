@@ -56,6 +56,9 @@ absl::StatusOr<MigrationReport> ApplyLocked(pqxx::connection& connection,
       continue;
     }
     const absl::Time started = absl::Now();
+    // A migration queued behind a long transaction would stall every query on its table
+    // while it waits: give up after 30 s and try again later instead.
+    txn.exec("SET LOCAL lock_timeout = '30s'");
     try {
       txn.exec(std::string(migration.sql));
     } catch (...) {
@@ -85,11 +88,12 @@ absl::StatusOr<MigrationReport> ApplyLocked(pqxx::connection& connection,
 
 absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::string_view component,
                                                 const std::vector<Migration>& migrations,
-                                                absl::Duration lock_timeout) {
+                                                absl::Duration lock_timeout,
+                                                const std::function<bool()>& cancelled) {
   std::unique_ptr<pqxx::connection> connection;
   try {
-    connection = std::make_unique<pqxx::connection>(
-        absl::StrCat(dsn, " connect_timeout=3 application_name=migrations"));
+    connection = std::make_unique<pqxx::connection>(WithConnectionParameters(
+        dsn, {{"connect_timeout", "3"}, {"application_name", "migrations"}}));
   } catch (...) {
     return StatusFromCurrentException();
   }
@@ -99,6 +103,9 @@ absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::str
     const absl::Time deadline = absl::Now() + lock_timeout;
     absl::Time next_notice = absl::Now() + absl::Seconds(5);
     while (true) {
+      if (cancelled && cancelled()) {
+        return absl::CancelledError("stopped while waiting for the migration lock");
+      }
       pqxx::nontransaction query(*connection);
       if (query.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", kLockKey)[0].as<bool>()) {
         break;

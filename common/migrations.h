@@ -10,6 +10,7 @@
 // either a whole migration or none.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,15 @@ struct MigrationReport {
 // Applies the missing migrations of `component` to the database at `dsn`. Errors:
 //   UNAVAILABLE        the database cannot be reached
 //   DEADLINE_EXCEEDED  another runner held the lock for longer than `lock_timeout`
+//   CANCELLED          `cancelled` returned true while waiting for the lock (shutdown)
+//   ABORTED            a migration waited more than 30 s for a table lock (retry later)
 //   FAILED_PRECONDITION an applied migration's SQL changed since (checksums differ)
 //   INTERNAL           a migration's SQL failed (nothing of it is applied)
 // A database newer than the binary (versions it does not know) is accepted with a warning, so
 // that an older replica keeps running during a rolling update.
 absl::StatusOr<MigrationReport> ApplyMigrations(absl::string_view dsn, absl::string_view component,
                                                 const std::vector<Migration>& migrations,
-                                                absl::Duration lock_timeout = absl::Minutes(2));
+                                                absl::Duration lock_timeout = absl::Minutes(2),
+                                                const std::function<bool()>& cancelled = {});
 
 }  // namespace contactcentre::common

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/log.h"
 
 namespace contactcentre::common {
@@ -14,17 +16,8 @@ bool IsConnectionLoss(absl::string_view sqlstate) {
   return absl::StartsWith(sqlstate, "08") ||  // connection exception
          sqlstate == "57P01" ||               // admin_shutdown
          sqlstate == "57P02" ||               // crash_shutdown
-         sqlstate == "57P03";                 // cannot_connect_now (starting up)
-}
-
-std::string QuoteConnectionValue(absl::string_view value) {
-  std::string quoted = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') quoted.push_back('\\');
-    quoted.push_back(c);
-  }
-  quoted.push_back('\'');
-  return quoted;
+         sqlstate == "57P03" ||               // cannot_connect_now (starting up)
+         sqlstate == "25006";  // read_only_sql_transaction: a standby after a failover
 }
 
 }  // namespace
@@ -48,6 +41,9 @@ absl::Status StatusFromCurrentException() {
     if (IsConnectionLoss(sqlstate)) {
       return absl::UnavailableError(absl::StrCat("PostgreSQL unreachable: ", e.what()));
     }
+    if (sqlstate == "55P03") {
+      return absl::AbortedError(absl::StrCat("lock not available, retry: ", e.what()));
+    }
     if (sqlstate == "57014") {
       return absl::DeadlineExceededError(absl::StrCat("statement timed out: ", e.what()));
     }
@@ -65,18 +61,57 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(PgPoolOptions options) {
   return std::unique_ptr<PgPool>(new PgPool(std::move(options)));
 }
 
+std::string WithConnectionParameters(
+    absl::string_view dsn, const std::vector<std::pair<std::string, std::string>>& parameters) {
+  std::string result(dsn);
+  const bool uri = absl::StartsWith(dsn, "postgres://") || absl::StartsWith(dsn, "postgresql://");
+  for (const auto& [key, value] : parameters) {
+    if (uri) {
+      // URI query parameters: percent-encode everything but unreserved characters.
+      absl::StrAppend(&result, result.find('?') == std::string::npos ? "?" : "&", key, "=");
+      for (unsigned char c : value) {
+        if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+          result.push_back(static_cast<char>(c));
+        } else {
+          absl::StrAppendFormat(&result, "%%%02X", c);
+        }
+      }
+    } else {
+      // Later keywords win in a key=value string, so only these values are overridden.
+      absl::StrAppend(&result, " ", key, "='");
+      for (char c : value) {
+        if (c == '\'' || c == '\\') result.push_back('\\');
+        result.push_back(c);
+      }
+      result.push_back('\'');
+    }
+  }
+  return result;
+}
+
 PgPool::PgPool(PgPoolOptions options) : options_(std::move(options)) {
   const int64_t connect_seconds =
       std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout));
-  // Later keywords win in a libpq connection string, so a DSN's own values are overridden only
-  // where the pool must control them.
-  full_dsn_ = absl::StrCat(options_.dsn, " connect_timeout=", connect_seconds,
-                           " application_name=", QuoteConnectionValue(options_.application_name));
-  if (options_.statement_timeout > absl::ZeroDuration()) {
-    absl::StrAppend(
-        &full_dsn_, " options=",
-        QuoteConnectionValue(absl::StrCat("-c statement_timeout=",
-                                          absl::ToInt64Milliseconds(options_.statement_timeout))));
+  full_dsn_ =
+      WithConnectionParameters(options_.dsn, {{"connect_timeout", absl::StrCat(connect_seconds)},
+                                              {"application_name", options_.application_name}});
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Connect() const {
+  try {
+    auto connection = std::make_unique<pqxx::connection>(full_dsn_);
+    if (options_.statement_timeout > absl::ZeroDuration()) {
+      // Set after connecting rather than in the DSN's `options`, which would replace a user's
+      // own and which PgBouncer refuses.
+      pqxx::nontransaction txn(*connection);
+      txn.exec(absl::StrCat("SET statement_timeout = ",
+                            absl::ToInt64Milliseconds(options_.statement_timeout)));
+    }
+    for (const auto& [name, sql] : options_.prepared_statements) connection->prepare(name, sql);
+    return connection;
+  } catch (...) {
+    absl::Status status = StatusFromCurrentException();
+    return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", status.message()));
   }
 }
 
@@ -123,16 +158,13 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
     }
     ++open_;  // reserve the slot, then connect without holding the lock
   }
-  try {
-    auto connection = std::make_unique<pqxx::connection>(full_dsn_);
-    for (const auto& [name, sql] : options_.prepared_statements) connection->prepare(name, sql);
-    return Lease(this, std::move(connection), generation);
-  } catch (...) {
-    absl::Status status = StatusFromCurrentException();
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> connection = Connect();
+  if (!connection.ok()) {
     absl::MutexLock lock(&mutex_);
     --open_;
-    return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", status.message()));
+    return connection.status();
   }
+  return Lease(this, std::move(*connection), generation);
 }
 
 void PgPool::Release(std::unique_ptr<pqxx::connection> connection, uint64_t generation,
@@ -177,10 +209,26 @@ absl::Status PgPool::RunTransaction(const std::function<absl::Status(pqxx::work&
 }
 
 absl::Status PgPool::Ping() {
-  return Transact([](pqxx::work& txn) {
-    txn.exec("SELECT 1");
-    return absl::OkStatus();
-  });
+  // A connection of its own: a pool busy with slow queries must not look like a database that
+  // is down (readiness would take every replica out of service under load).
+  absl::MutexLock lock(&probe_mutex_);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (probe_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<pqxx::connection>> connection = Connect();
+      if (!connection.ok()) return connection.status();
+      probe_ = std::move(*connection);
+    }
+    try {
+      pqxx::nontransaction txn(*probe_);
+      txn.exec("SELECT 1");
+      return absl::OkStatus();
+    } catch (...) {
+      probe_.reset();
+      absl::Status status = StatusFromCurrentException();
+      if (status.code() != absl::StatusCode::kUnavailable || attempt == 1) return status;
+    }
+  }
+  return absl::UnavailableError("PostgreSQL unreachable");
 }
 
 int PgPool::open_connections() const {

@@ -16,7 +16,7 @@
 // safe). A break during the commit gives UNAVAILABLE with "outcome unknown".
 //
 // libpqxx exceptions never escape Transact; they map to status codes:
-//   broken connection, admin shutdown, too many connections -> UNAVAILABLE
+//   broken connection, admin shutdown, too many connections, read-only standby -> UNAVAILABLE
 //   unique violation -> ALREADY_EXISTS; other integrity violations -> FAILED_PRECONDITION
 //   serialization failure, deadlock -> ABORTED; statement timeout -> DEADLINE_EXCEEDED
 //   anything else -> INTERNAL (with the SQLSTATE and the server's message)
@@ -59,6 +59,11 @@ struct PgPoolOptions {
 // Converts the exception in flight (call inside a catch block) to a status; see the table above.
 absl::Status StatusFromCurrentException();
 
+// `dsn` (a key=value string or a postgres:// URI) with `parameters` added so that they win
+// over the DSN's own values of the same keys.
+std::string WithConnectionParameters(
+    absl::string_view dsn, const std::vector<std::pair<std::string, std::string>>& parameters);
+
 class PgPool {
  public:
   // INVALID_ARGUMENT for a bad size or an empty DSN. Does not connect.
@@ -99,7 +104,8 @@ class PgPool {
   template <typename Work>
   auto Transact(Work&& work) -> std::invoke_result_t<Work&, pqxx::work&>;
 
-  // SELECT 1 on a pooled connection; the readiness probe.
+  // SELECT 1 on a connection of its own (not a pooled one, so that a busy pool does not look
+  // like a dead database); the readiness probe.
   absl::Status Ping();
 
   // Connections currently open (idle and leased).
@@ -109,11 +115,14 @@ class PgPool {
 
  private:
   explicit PgPool(PgPoolOptions options);
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect() const;
   void Release(std::unique_ptr<pqxx::connection> connection, uint64_t generation, bool broken);
   absl::Status RunTransaction(const std::function<absl::Status(pqxx::work&)>& work);
 
   const PgPoolOptions options_;
   std::string full_dsn_;
+  absl::Mutex probe_mutex_;
+  std::unique_ptr<pqxx::connection> probe_ ABSL_GUARDED_BY(probe_mutex_);
   mutable absl::Mutex mutex_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mutex_);
   int open_ ABSL_GUARDED_BY(mutex_) = 0;

@@ -62,14 +62,24 @@ constexpr std::pair<absl::string_view, absl::StatusCode> kScriptCodes[] = {
     {"RESOURCE_EXHAUSTED", absl::StatusCode::kResourceExhausted},
     {"PERMISSION_DENIED", absl::StatusCode::kPermissionDenied},
     {"DEADLINE_EXCEEDED", absl::StatusCode::kDeadlineExceeded},
+    {"UNAVAILABLE", absl::StatusCode::kUnavailable},
+    {"INTERNAL", absl::StatusCode::kInternal},
+    {"UNAUTHENTICATED", absl::StatusCode::kUnauthenticated},
+    {"CANCELLED", absl::StatusCode::kCancelled},
+    {"UNIMPLEMENTED", absl::StatusCode::kUnimplemented},
 };
+
+// True when `error` starts with the word `word` (followed by the end, a space or a colon).
+bool StartsWithWord(absl::string_view error, absl::string_view word) {
+  return absl::StartsWith(error, word) &&
+         (error.size() == word.size() || error[word.size()] == ' ' || error[word.size()] == ':');
+}
 
 }  // namespace
 
 absl::Status StatusFromRedisError(absl::string_view error) {
   for (const auto& [name, code] : kScriptCodes) {
-    if (absl::StartsWith(error, name) &&
-        (error.size() == name.size() || error[name.size()] == ' ' || error[name.size()] == ':')) {
+    if (StartsWithWord(error, name)) {
       absl::string_view message = error.substr(name.size());
       while (!message.empty() && (message.front() == ' ' || message.front() == ':')) {
         message.remove_prefix(1);
@@ -79,11 +89,11 @@ absl::Status StatusFromRedisError(absl::string_view error) {
   }
   for (absl::string_view transient :
        {"LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"}) {
-    if (absl::StartsWith(error, transient)) {
+    if (StartsWithWord(error, transient)) {
       return absl::UnavailableError(absl::StrCat("Redis: ", error));
     }
   }
-  if (absl::StartsWith(error, "OOM")) {
+  if (StartsWithWord(error, "OOM")) {
     return absl::ResourceExhaustedError(absl::StrCat("Redis: ", error));
   }
   return absl::InternalError(absl::StrCat("Redis: ", error));
@@ -119,7 +129,11 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     return status;
   }
   redisSetTimeout(context, absl::ToTimeval(options.command_timeout));
-  return std::unique_ptr<RedisConnection>(new RedisConnection(context));
+  auto connection = std::unique_ptr<RedisConnection>(new RedisConnection(context));
+  if (!options.client_name.empty()) {
+    CC_RETURN_IF_ERROR(connection->Command({"CLIENT", "SETNAME", options.client_name}).status());
+  }
+  return connection;
 }
 
 RedisConnection::~RedisConnection() { redisFree(context_); }
@@ -129,11 +143,23 @@ absl::Status RedisConnection::ConnectionError() {
   return absl::UnavailableError(absl::StrCat("Redis connection failed: ", context_->errstr));
 }
 
+absl::StatusOr<RedisReply> RedisConnection::Checked(void* raw) {
+  if (raw == nullptr) return ConnectionError();
+  ReplyPtr reply(static_cast<redisReply*>(raw));
+  absl::StatusOr<RedisReply> result = ConvertTopLevel(reply.get());
+  // A demoted master (failover) answers READONLY or MASTERDOWN on every write while PING still
+  // passes: drop the connection so the next one resolves the new master.
+  if (!result.ok() && (absl::StrContains(result.status().message(), "Redis: READONLY") ||
+                       absl::StrContains(result.status().message(), "Redis: MASTERDOWN"))) {
+    broken_ = true;
+  }
+  return result;
+}
+
 absl::StatusOr<RedisReply> RedisConnection::ReadReply() {
   void* raw = nullptr;
-  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return ConnectionError();
-  ReplyPtr reply(static_cast<redisReply*>(raw));
-  return ConvertTopLevel(reply.get());
+  if (redisGetReply(context_, &raw) != REDIS_OK) return ConnectionError();
+  return Checked(raw);
 }
 
 absl::StatusOr<RedisReply> RedisConnection::Command(absl::Span<const absl::string_view> args) {
@@ -146,11 +172,8 @@ absl::StatusOr<RedisReply> RedisConnection::Command(absl::Span<const absl::strin
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  void* raw =
-      redisCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data());
-  if (raw == nullptr) return ConnectionError();
-  ReplyPtr reply(static_cast<redisReply*>(raw));
-  return ConvertTopLevel(reply.get());
+  return Checked(
+      redisCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data()));
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> RedisConnection::Pipeline(
@@ -227,7 +250,10 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisClient::Acquire() {
 void RedisClient::Release(std::unique_ptr<RedisConnection> connection) {
   absl::MutexLock lock(&mutex_);
   if (connection->broken()) {
-    --open_;
+    // Connections idle since before the failure (a restart, a failover) are most likely dead
+    // too: drop them all rather than fail one caller with each.
+    open_ -= static_cast<int>(idle_.size()) + 1;
+    idle_.clear();
     return;
   }
   idle_.push_back(std::move(connection));
@@ -283,7 +309,12 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
   return reply;
 }
 
-absl::Status RedisClient::Ping() { return Command({"PING"}).status(); }
+absl::Status RedisClient::Ping() {
+  absl::Status status = Command({"PING"}).status();
+  // PING is idempotent: a failure on a connection that died while idle gets one fresh try.
+  if (status.code() == absl::StatusCode::kUnavailable) status = Command({"PING"}).status();
+  return status;
+}
 
 absl::StatusOr<std::unique_ptr<RedisConnection>> RedisClient::NewDedicatedConnection(
     absl::Duration command_timeout) const {

@@ -10,6 +10,10 @@
 // gRPC code name: redis.error_reply("FAILED_PRECONDITION operator is offline") arrives as
 // FAILED_PRECONDITION "operator is offline". Connection loss, timeouts, LOADING, BUSY, READONLY
 // and MASTERDOWN are UNAVAILABLE; OOM is RESOURCE_EXHAUSTED; any other error is INTERNAL.
+//
+// A connection that fails at the I/O level is dropped together with every idle connection of
+// the pool (after a Redis restart all of them are dead); READONLY and MASTERDOWN drop the
+// connection too, so that after a failover the next connection reaches the new master.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +44,8 @@ struct RedisOptions {
   absl::Duration command_timeout = absl::Seconds(2);
   // How long a caller waits for a free connection.
   absl::Duration acquire_timeout = absl::Seconds(2);
+  // CLIENT SETNAME of every connection (shown by CLIENT LIST), e.g. "cc-calls"; empty: none.
+  std::string client_name;
 };
 
 // Parses "host:port" (port defaults to 6379) into options.
@@ -80,6 +86,7 @@ class RedisConnection {
  private:
   explicit RedisConnection(redisContext* context) : context_(context) {}
   absl::Status ConnectionError();
+  absl::StatusOr<RedisReply> Checked(void* raw);
   absl::StatusOr<RedisReply> ReadReply();
 
   redisContext* context_;

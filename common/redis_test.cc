@@ -49,3 +49,18 @@ TEST(RedisAddressTest, Parses) {
 
 }  // namespace
 }  // namespace contactcentre::common
+
+namespace contactcentre::common {
+namespace {
+
+TEST(RedisErrorTest, PermanentErrorsThatShareAPrefixStayPermanent) {
+  EXPECT_EQ(StatusFromRedisError("BUSYGROUP Consumer Group name already exists").code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(StatusFromRedisError("BUSYKEY Target key name already exists.").code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(StatusFromRedisError("UNAVAILABLE queue store is down").code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace contactcentre::common

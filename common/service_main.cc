@@ -1,5 +1,8 @@
 #include "common/service_main.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -104,14 +107,19 @@ class ReadinessLoop {
     if (thread_.joinable()) thread_.join();
   }
 
+  // True when start-up failed for good (the process must exit non-zero).
+  bool fatal() const { return fatal_.load(); }
+
  private:
   absl::Status Migrate() {
     std::vector<std::pair<std::string, const std::vector<Migration>*>> components = {
         {"common", &SchemaMigrations()}};
     if (spec_.migrations != nullptr) components.emplace_back(spec_.name, spec_.migrations);
     for (const auto& [component, migrations] : components) {
-      CC_ASSIGN_OR_RETURN(MigrationReport report,
-                          ApplyMigrations(config_.postgres_dsn, component, *migrations));
+      CC_ASSIGN_OR_RETURN(
+          MigrationReport report,
+          ApplyMigrations(config_.postgres_dsn, component, *migrations, absl::Minutes(2),
+                          [this] { return stop_.HasBeenNotified(); }));
       LogInfo("schema up to date", {{"component", component},
                                     {"version", report.newest_version},
                                     {"applied", report.applied}});
@@ -129,6 +137,15 @@ class ReadinessLoop {
       if (!migrated) {
         problem = Annotate(Migrate(), "migrations");
         migrated = problem.ok();
+        // An edited migration or SQL that fails will fail the same way every time: stop the
+        // process (exit 1) instead of retrying it forever behind a NOT_SERVING health.
+        if (problem.code() == absl::StatusCode::kFailedPrecondition ||
+            problem.code() == absl::StatusCode::kInternal) {
+          LogError("cannot apply the schema; stopping", {{"error", problem}});
+          fatal_.store(true);
+          kill(getpid(), SIGTERM);
+          return;
+        }
       }
       if (problem.ok()) problem = Annotate(pg_.Ping(), "PostgreSQL");
       if (problem.ok()) problem = Annotate(redis_.Ping(), "Redis");
@@ -163,6 +180,7 @@ class ReadinessLoop {
   GrpcServer& server_;
   ServiceModule& module_;
   absl::Notification stop_;
+  std::atomic<bool> fatal_{false};
   std::thread thread_;
 };
 
@@ -225,7 +243,7 @@ int RunService(int argc, char** argv, const ServiceSpec& spec, const ModuleFacto
                {{"error", relayed.status()}});
   }
   LogInfo("stopped");
-  return 0;
+  return readiness.fatal() ? 1 : 0;
 }
 
 }  // namespace contactcentre::common

@@ -116,7 +116,8 @@ using ModuleFactory =
     std::function<absl::StatusOr<std::unique_ptr<ServiceModule>>(ServiceContext& context)>;
 
 // Runs the service until SIGTERM or SIGINT; returns the process exit code (0 after a clean
-// shutdown, 1 when start-up fails, 2 for bad flags).
+// shutdown, 1 when start-up fails, including a schema that cannot be applied (an edited
+// migration, failing SQL), 2 for bad flags).
 int RunService(int argc, char** argv, const ServiceSpec& spec, const ModuleFactory& factory);
 
 }  // namespace contactcentre::common

@@ -54,6 +54,10 @@ done
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 readonly env_file="$dir/env"
+# Per user: a root run and a user's run on one machine must not block each other's files
+# (ports still never collide: a port in use is skipped whoever holds it).
+readonly lock_file="/tmp/cc-local-servers.$(id -u).lock"
+readonly registry_prefix="/tmp/cc-local-servers-ports.$(id -u)."
 
 wants() { [[ -z $only || $only == "$1" ]]; }
 
@@ -63,14 +67,18 @@ recorded() { # recorded KEY -> value from DIR/env, if any
 
 # Any socket on the port counts, not only listeners: a client's connection from that local port
 # makes a later bind fail as surely as a listener does.
-# (TIME-WAIT leftovers of closed connections do not count: the servers bind with SO_REUSEADDR.)
-port_in_use() { ss -Htan exclude time-wait "sport = :$1" 2>/dev/null | grep -q .; }
+# (Leftovers of closed connections, in TIME-WAIT or FIN-WAIT after a server stopped, do not
+# count: the servers bind with SO_REUSEADDR, and a restart must get its port back.)
+port_in_use() {
+  ss -Htan state listening state established state syn-sent state syn-recv state close-wait \
+    "sport = :$1" 2>/dev/null | grep -q .
+}
 
 # Ports claimed by other working folders of this checkout family are skipped too, so that two
 # folders started one after the other while the first is stopped still keep distinct ports.
 first_free_port() {
   local port=$1
-  while port_in_use "$port" || grep -qs "=$port\$" /tmp/cc-local-servers-ports.* 2>/dev/null; do
+  while port_in_use "$port" || grep -qs "=$port\$" "$registry_prefix"* 2>/dev/null; do
     port=$((port + 1))
   done
   echo "$port"
@@ -127,9 +135,14 @@ pg_data_dir() {
 # The server log sits beside the data folder, where the postgres user can write.
 pg_log_file() { echo "$(dirname "$(pg_data_dir)")/postgres.log"; }
 
+# True when the PostgreSQL of data folder $2 runs: pg_ctl status, and the pid in
+# postmaster.pid is a postgres process of that folder (a stale file may name a reused pid).
 pg_running() {
-  local bindir=$1 data=$2
-  [[ -f $data/postmaster.pid ]] && as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1
+  local bindir=$1 data=$2 pid
+  [[ -f $data/postmaster.pid ]] || return 1
+  pid=$(head -n 1 "$data/postmaster.pid")
+  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "postgres.*$data" || return 1
+  as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1
 }
 
 start_postgres() {
@@ -199,8 +212,17 @@ stop_postgres() {
   fi
 }
 
-redis_pid() { # prints the pid of a running Redis of this folder; fails when there is none
-  [[ -f $dir/redis.pid ]] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null && cat "$dir/redis.pid"
+# Prints the pid of the running Redis of this folder; fails when there is none. A pid file left
+# by a killed server may name a reused pid, so the process must be a redis-server of this
+# folder's port.
+redis_pid() {
+  [[ -f $dir/redis.pid ]] || return 1
+  local pid port
+  pid=$(cat "$dir/redis.pid")
+  port=$(recorded CC_REDIS_PORT)
+  [[ -n $pid && -n $port && -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "redis-server.*:$port" || return 1
+  echo "$pid"
 }
 
 start_redis() {
@@ -230,7 +252,8 @@ stop_redis() {
   local pid
   if pid=$(redis_pid); then
     log "stopping Redis"
-    kill "$pid"
+    redis-cli -h 127.0.0.1 -p "$(recorded CC_REDIS_PORT)" shutdown nosave >/dev/null 2>&1 ||
+      kill "$pid" 2>/dev/null || true
     local attempt
     for attempt in $(seq 1 100); do
       kill -0 "$pid" 2>/dev/null || return 0
@@ -256,13 +279,13 @@ write_env() {
   } >"$env_file.tmp"
   mv "$env_file.tmp" "$env_file"
   # A registry of ports in use by working folders, keyed by folder, so first_free_port skips them.
-  grep '_PORT=' "$env_file" >"/tmp/cc-local-servers-ports.$(echo "$dir" | md5sum | cut -c1-12)"
+  grep '_PORT=' "$env_file" >"${registry_prefix}$(echo "$dir" | md5sum | cut -c1-12)"
 }
 
 case $command in
   start)
     # Starts of different folders choose ports one at a time, so two never pick the same.
-    exec 9>/tmp/cc-local-servers.lock
+    exec 9>"$lock_file"
     flock 9
     wants postgres && start_postgres
     wants redis && start_redis
@@ -273,7 +296,7 @@ case $command in
   stop)
     wants redis && stop_redis
     wants postgres && stop_postgres
-    rm -f "/tmp/cc-local-servers-ports.$(echo "$dir" | md5sum | cut -c1-12)"
+    rm -f "${registry_prefix}$(echo "$dir" | md5sum | cut -c1-12)"
     ;;
   status)
     bindir=$(pg_bindir)

@@ -9,6 +9,7 @@
 #   CC_RUN_DIR=/tmp/x deploy/run.sh   keep the servers' data elsewhere
 #   CC_BIND_HOST=0.0.0.0 deploy/run.sh  listen on every interface instead of loopback
 #   CC_PORT_BASE=41051 deploy/run.sh    services on 41051..41055 instead of 50051..50055
+#   CC_RUN_SKIP_BUILD=1 deploy/run.sh   run what build/ holds, without installing or building
 set -euo pipefail
 
 checkout=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,8 +23,10 @@ for i in "${!services[@]}"; do ports[${services[$i]}]=$((port_base + i)); done
 
 say() { echo "run: $*"; }
 
-"$checkout/deploy/install-deps.sh"
-"$checkout/deploy/build.sh" "${services[@]/#/cc-}" ccctl
+if [[ -z ${CC_RUN_SKIP_BUILD:-} ]]; then
+  "$checkout/deploy/install-deps.sh"
+  "$checkout/deploy/build.sh" "${services[@]/#/cc-}" ccctl
+fi
 
 for service in "${services[@]}"; do
   if ss -Hltn "sport = :${ports[$service]}" | grep -q .; then
@@ -60,11 +63,14 @@ for service in "${services[@]}"; do
     CC_REDIS="$CC_REDIS_HOST:$CC_REDIS_PORT" \
     "$build_dir/services/$service/cc-$service" &
   pids+=($!)
+  say "started $service (pid $!)"
 done
 
 say "waiting for every service to report SERVING"
+probe_host=$bind_host
+[[ $probe_host == 0.0.0.0 ]] && probe_host=127.0.0.1
 health=("$build_dir/tools/ccctl" health)
-for service in "${services[@]}"; do health+=("--${service}_address=127.0.0.1:${ports[$service]}"); done
+for service in "${services[@]}"; do health+=("--${service}_address=$probe_host:${ports[$service]}"); done
 if ! "${health[@]}" --wait 60s; then
   say "not every service became ready; see the logs above"
   exit 1

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc_client.h"
+#include "common/migrations.h"
 #include "common/schema.h"
 #include "common/testing/child_process.h"
 #include "common/testing/health.h"
@@ -206,6 +207,18 @@ TEST(ServiceConfigE2eTest, BadConfigurationStopsBeforeListening) {
   ServiceProcess bad_env("calls", "host=127.0.0.1 dbname=x", port, {{"CC_SHUTDOWN_GRACE", "soon"}});
   EXPECT_EQ(bad_env.process().WaitForExit(absl::Seconds(10)), std::optional<int>(2));
   EXPECT_FALSE(common::testing::PortIsListening(port));
+}
+
+TEST(ServiceConfigE2eTest, AnEditedMigrationStopsTheServiceWithExitCode1) {
+  TestDatabase db;
+  ASSERT_TRUE(common::ApplyMigrations(db.dsn(), "common", common::SchemaMigrations()).ok());
+  {
+    pqxx::connection connection(db.dsn());
+    pqxx::nontransaction txn(connection);
+    txn.exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
+  }
+  ServiceProcess process("surveys", db.dsn(), common::testing::FreePort());
+  EXPECT_EQ(process.process().WaitForExit(absl::Seconds(15)), std::optional<int>(1));
 }
 
 TEST(ServiceConfigE2eTest, ASecondServerOnTheSamePortFailsInsteadOfSharingIt) {

@@ -4,7 +4,13 @@
 #   tools/lint/format-check.sh --fix   format them in place
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-mapfile -t files < <(git ls-files -co --exclude-standard -- '*.cc' '*.h' | grep -v '^build')
+# (Listed first, so that a failing git stops the check instead of passing it with no files.)
+listing=$(git ls-files -co --exclude-standard -- '*.cc' '*.h')
+mapfile -t files < <(grep -v '^build' <<<"$listing")
+if ((${#files[@]} == 0)); then
+  echo "format: no C++ files found; is this a git checkout?"
+  exit 1
+fi
 if [[ ${1:-} == --fix ]]; then
   clang-format -i "${files[@]}"
   exit 0
