@@ -37,7 +37,7 @@ absl::StatusOr<std::optional<std::string>> FindRequestResponse(
     txn.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
                     method_text, request_text);
     pqxx::result rows = txn.exec_params(
-        "SELECT response, request_md5 = md5($3) FROM request_log "
+        "SELECT response, request_md5 = md5($3::bytea) FROM request_log "
         "WHERE method = $1 AND request_id = $2",
         method_text, request_text, Bytes(DeterministicBytes(request)));
     if (rows.empty()) return std::nullopt;
@@ -58,7 +58,7 @@ absl::Status SaveRequestResponse(pqxx::work& txn, absl::string_view method,
   try {
     txn.exec_params(
         "INSERT INTO request_log (method, request_id, response, request_md5) "
-        "VALUES ($1, $2, $3, md5($4))",
+        "VALUES ($1, $2, $3, md5($4::bytea))",
         std::string(method), std::string(request_id), Bytes(response.SerializeAsString()),
         Bytes(DeterministicBytes(request)));
     return absl::OkStatus();

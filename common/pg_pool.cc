@@ -208,6 +208,24 @@ absl::Status PgPool::RunTransaction(const std::function<absl::Status(pqxx::work&
   }
 }
 
+absl::Status PgPool::RunQuery(const std::function<absl::Status(pqxx::nontransaction&)>& work) {
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<Lease> lease = Acquire();
+    if (!lease.ok()) return lease.status();
+    absl::Status status;
+    try {
+      pqxx::nontransaction query(lease->connection());
+      status = work(query);
+    } catch (...) {
+      status = StatusFromCurrentException();
+      if (status.code() == absl::StatusCode::kUnavailable) lease->MarkBroken();
+    }
+    if (status.code() != absl::StatusCode::kUnavailable || !lease->broken() || attempt >= 2) {
+      return status;
+    }
+  }
+}
+
 absl::Status PgPool::Ping() {
   // A connection of its own: a pool busy with slow queries must not look like a database that
   // is down (readiness would take every replica out of service under load).

@@ -27,6 +27,10 @@ absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
                                                absl::string_view default_region,
                                                absl::string_view field);
 
+// The same by libphonenumber's full parse only (no fast path); for tests of the fast path.
+absl::StatusOr<NormalizedPhone> NormalizePhoneFully(absl::string_view raw,
+                                                    absl::string_view default_region);
+
 // True when `region` is a region libphonenumber knows ("RU", "US", ...).
 bool IsKnownPhoneRegion(absl::string_view region);
 

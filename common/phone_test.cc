@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
+
 namespace contactcentre::common {
 namespace {
 
@@ -44,6 +47,33 @@ TEST(PhoneTest, ImpossibleNumbersNameTheField) {
     EXPECT_EQ(phone.status().message().rfind("invalid customer.phones[0]", 0), 0u)
         << phone.status();
   }
+}
+
+TEST(PhoneTest, TheFastPathAgreesWithTheFullParse) {
+  absl::BitGen random;
+  const std::vector<std::string> shapes = {"+7 %s %s-%s-%s", "8 (%s) %s-%s-%s", "7%s%s%s%s",
+                                           "8%s%s%s%s",      "%s %s %s %s",     "+7(%s)%s.%s.%s",
+                                           "%s-%s-%s-%s",    "8-%s-%s-%s-%s"};
+  int compared = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string area = absl::StrFormat("%03d", absl::Uniform(random, 0, 1000));
+    const std::string rest = absl::StrFormat("%03d", absl::Uniform(random, 0, 1000));
+    const std::string two_a = absl::StrFormat("%02d", absl::Uniform(random, 0, 100));
+    const std::string two_b = absl::StrFormat("%02d", absl::Uniform(random, 0, 100));
+    std::string raw = shapes[i % shapes.size()];
+    for (const std::string* part : {&area, &rest, &two_a, &two_b}) {
+      raw.replace(raw.find("%s"), 2, *part);
+    }
+    absl::StatusOr<NormalizedPhone> fast = NormalizePhone(raw, "RU", "p");
+    absl::StatusOr<NormalizedPhone> full = NormalizePhoneFully(raw, "RU");
+    ASSERT_EQ(fast.ok(), full.ok()) << raw;
+    if (!fast.ok()) continue;
+    ++compared;
+    EXPECT_EQ(fast->e164, full->e164) << raw;
+    EXPECT_EQ(fast->mobile, full->mobile) << raw;
+    EXPECT_EQ(fast->extension, full->extension) << raw;
+  }
+  EXPECT_GT(compared, 10000);
 }
 
 TEST(PhoneTest, RegionsAndDigits) {

@@ -202,9 +202,14 @@ int RunService(int argc, char** argv, const ServiceSpec& spec, const ModuleFacto
                        {"redis", absl::StrCat(config->redis.host, ":", config->redis.port)},
                        {"site", config->site}});
 
-  absl::StatusOr<std::unique_ptr<PgPool>> pg = PgPool::Create(
-      {.dsn = config->postgres_dsn, .size = config->pg_pool_size, .application_name = spec.name});
-  absl::StatusOr<std::unique_ptr<RedisClient>> redis = RedisClient::Create(config->redis);
+  absl::StatusOr<std::unique_ptr<PgPool>> pg =
+      PgPool::Create({.dsn = config->postgres_dsn,
+                      .size = config->pg_pool_size,
+                      .application_name = spec.name,
+                      .prepared_statements = spec.prepared_statements});
+  RedisOptions redis_options = config->redis;
+  redis_options.client_name = absl::StrCat("cc-", spec.name);
+  absl::StatusOr<std::unique_ptr<RedisClient>> redis = RedisClient::Create(redis_options);
   if (!pg.ok() || !redis.ok()) {
     LogError("cannot create clients", {{"error", pg.ok() ? redis.status() : pg.status()}});
     return 2;

@@ -46,6 +46,8 @@ struct ServiceSpec {
   // The service's own schema (services/<name>/schema), applied at start after the common
   // bookkeeping tables (common/schema); null while the service has none.
   const std::vector<Migration>* migrations = nullptr;
+  // Statements prepared on every PostgreSQL connection: (name, SQL).
+  std::vector<std::pair<std::string, std::string>> prepared_statements;
 };
 
 // Validated configuration common to every service.

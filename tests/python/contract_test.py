@@ -166,14 +166,24 @@ class ContractTest(unittest.TestCase):
 
     def test_4_generated_stub_reaches_the_service(self):
         from contactcentre.customers.v1 import (  # pylint: disable=import-error
-            customers_service_pb2, customers_service_pb2_grpc)
+            customer_pb2, customers_service_pb2, customers_service_pb2_grpc)
         self.wait_serving()
         stub = customers_service_pb2_grpc.CustomersServiceStub(self.channel)
-        request = customers_service_pb2.LookupByPhoneRequest()
+        card = customer_pb2.Customer(family_name="Питонов", given_name="Гвидо")
+        card.phones.add().number.raw = "8 (495) 765-43-21"
+        created = stub.CreateCustomer(
+            customers_service_pb2.CreateCustomerRequest(customer=card, request_id="py-1"),
+            timeout=5)
+        self.assertTrue(created.name.startswith("customers/"))
+        self.assertEqual(created.phones[0].number.e164, "+74957654321")
+        found = stub.LookupByPhone(
+            customers_service_pb2.LookupByPhoneRequest(phone_number="+7 495 765 43 21"),
+            timeout=5)
+        self.assertEqual(found.customer.name, created.name)
         with self.assertRaises(self.grpc.RpcError) as error:
-            stub.LookupByPhone(request, timeout=5)
-        # The method is in the contract; its implementation arrives with the customers issue.
-        self.assertEqual(error.exception.code(), self.grpc.StatusCode.UNIMPLEMENTED)
+            stub.LookupByPhone(customers_service_pb2.LookupByPhoneRequest(), timeout=5)
+        self.assertEqual(error.exception.code(), self.grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("phone_number", error.exception.details())
 
     def test_5_sigterm_stops_the_service_cleanly(self):
         self.wait_serving()

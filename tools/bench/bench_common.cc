@@ -8,6 +8,7 @@
 #include "common/event_stream.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/phone.h"
 
 namespace contactcentre::common {
 namespace {
@@ -65,6 +66,17 @@ void BM_EventPrepare(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_EventPrepare);
+
+// Baseline for phone normalisation: collecting the digits alone.
+void BM_Baseline_PhoneDigits(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(PhoneDigits("8 (495) 123-45-67"));
+}
+BENCHMARK(BM_Baseline_PhoneDigits);
+
+void BM_NormalizePhone(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(NormalizePhone("8 (495) 123-45-67", "RU", "p"));
+}
+BENCHMARK(BM_NormalizePhone);
 
 }  // namespace
 }  // namespace contactcentre::common

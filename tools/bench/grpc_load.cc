@@ -27,8 +27,10 @@ class Slot {
         stopping_(stopping),
         done_(done),
         live_(live) {
-    grpc::Slice slice(options.request);
-    request_ = grpc::ByteBuffer(&slice, 1);
+    if (options.requests.empty()) {
+      grpc::Slice slice(options.request);
+      fixed_request_ = grpc::ByteBuffer(&slice, 1);
+    }
   }
 
   void Start() { Issue(); }
@@ -42,6 +44,14 @@ class Slot {
     if (stopping_->load()) {
       if (live_->fetch_sub(1) == 1) done_->Notify();
       return;
+    }
+    if (!options_.requests.empty()) {
+      // Each slot walks the list from its own starting point.
+      next_request_ = (next_request_ + 7919) % options_.requests.size();
+      grpc::Slice slice(options_.requests[next_request_]);
+      request_ = grpc::ByteBuffer(&slice, 1);
+    } else {
+      request_ = fixed_request_;
     }
     context_ = std::make_unique<grpc::ClientContext>();
     context_->set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
@@ -66,7 +76,9 @@ class Slot {
   std::atomic<bool>* stopping_;
   absl::Notification* done_;
   std::atomic<int>* live_;
+  grpc::ByteBuffer fixed_request_;
   grpc::ByteBuffer request_;
+  size_t next_request_ = static_cast<size_t>(reinterpret_cast<uintptr_t>(this) >> 6);
   grpc::ByteBuffer response_;
   std::unique_ptr<grpc::ClientContext> context_;
   absl::Time started_;

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -15,8 +16,10 @@ namespace contactcentre::bench {
 struct LoadOptions {
   std::string method;   // "/grpc.health.v1.Health/Check"
   std::string request;  // serialized request message
-  int in_flight = 64;   // calls outstanding at once
-  int channels = 4;     // HTTP/2 connections the calls are spread over
+  // When not empty, calls cycle through these serialized requests instead of `request`.
+  std::vector<std::string> requests;
+  int in_flight = 64;  // calls outstanding at once
+  int channels = 4;    // HTTP/2 connections the calls are spread over
   absl::Duration duration = absl::Seconds(5);
   absl::Duration warmup = absl::Seconds(1);
   absl::Duration call_timeout = absl::Seconds(5);

@@ -1,0 +1,284 @@
+// cc-bench-customers: the customers service's import and phone lookup, each next to its
+// baseline, measured in one run on the real PostgreSQL and Redis:
+//
+//   import      ImportCustomers over gRPC (streams of 1,000-row messages)
+//               vs a plain COPY (pqxx::stream_to) of the same rows into a plain table
+//   lookup      LookupByPhone over gRPC, at a tenth of the customers and at all of them
+//               vs an empty gRPC call (health Check) to the same server
+//
+//   cc-bench-customers --servers_env build/test-servers/env --customers 1000000
+//   cc-bench-customers --servers_env build/test-servers/env --smoke        (CI)
+//
+// The service runs in this process (real gRPC over loopback) on a fresh database that the
+// benchmark creates and drops.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "common/config.h"
+#include "common/grpc_client.h"
+#include "common/grpc_server.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/migrations.h"
+#include "common/schema.h"
+#include "services/customers/customers_module.h"
+#include "services/customers/schema.h"
+#include "tools/bench/grpc_load.h"
+
+ABSL_FLAG(std::string, servers_env, "",
+          "env file of deploy/local-servers.sh naming the PostgreSQL and Redis to use");
+ABSL_FLAG(std::string, pg_admin, "host=127.0.0.1 port=25432 user=cc dbname=postgres",
+          "libpq connection string of a database from which to create the benchmark's own");
+ABSL_FLAG(std::string, redis, "127.0.0.1:26379", "Redis host:port");
+ABSL_FLAG(int, customers, 1000000, "customers to import");
+ABSL_FLAG(int, streams, 2, "import streams in parallel");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "measured period of each lookup figure");
+ABSL_FLAG(bool, smoke, false, "tiny sizes: prove the benchmark runs, measure nothing");
+
+namespace contactcentre::bench {
+namespace {
+
+using customers::v1::CustomerImportRow;
+using customers::v1::ImportCustomersRequest;
+using customers::v1::ImportCustomersResponse;
+
+const char* const kFamilies[] = {"Иванов", "Смирнов", "Кузнецов", "Попов",   "Васильев",
+                                 "Петров", "Соколов", "Михайлов", "Новиков", "Фёдоров",
+                                 "Smith",  "Johnson", "Brown",    "Taylor",  "Wilson"};
+const char* const kGiven[] = {"Иван",  "Алексей", "Мария", "Анна", "Сергей",
+                              "Ольга", "Дмитрий", "Елена", "John", "Mary"};
+
+std::string Phone(int i) {
+  return absl::StrFormat("+7 9%02d %03d-%02d-%02d", 10 + i / 10000000 % 90, i / 10000 % 1000,
+                         i / 100 % 100, i % 100);
+}
+
+CustomerImportRow MakeRow(int i) {
+  CustomerImportRow row;
+  row.set_row_number(i + 1);
+  auto* card = row.mutable_customer();
+  card->set_family_name(kFamilies[i % 15]);
+  card->set_given_name(kGiven[(i / 15) % 10]);
+  card->add_phones()->mutable_number()->set_raw(Phone(i));
+  card->add_emails()->set_address(absl::StrCat("client", i, "@example.org"));
+  card->add_tags(i % 3 == 0 ? "debtor" : "retail");
+  card->set_external_id(absl::StrCat("CRM-", i));
+  return row;
+}
+
+std::map<std::string, std::string> ReadEnv(const std::string& path) {
+  std::map<std::string, std::string> env;
+  std::ifstream file(path);
+  for (std::string line; std::getline(file, line);) {
+    if (auto eq = line.find('='); eq != std::string::npos)
+      env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return env;
+}
+
+// Plain COPY of the same rows into a plain table: the ceiling for any import.
+double CopyBaseline(const std::string& dsn, int count) {
+  pqxx::connection connection(dsn);
+  {
+    pqxx::work txn(connection);
+    txn.exec(
+        "CREATE TABLE plain_rows (row_number bigint, family text, given text, phone text, "
+        "email text, tag text, external_id text)");
+    txn.commit();
+  }
+  const absl::Time started = absl::Now();
+  pqxx::work txn(connection);
+  pqxx::stream_to stream(txn, "plain_rows");
+  for (int i = 0; i < count; ++i) {
+    const CustomerImportRow row = MakeRow(i);
+    const auto& card = row.customer();
+    stream << std::make_tuple(row.row_number(), card.family_name(), card.given_name(),
+                              card.phones(0).number().raw(), card.emails(0).address(), card.tags(0),
+                              card.external_id());
+  }
+  stream.complete();
+  txn.commit();
+  return count / absl::ToDoubleSeconds(absl::Now() - started);
+}
+
+// Imports rows [begin, end) over one stream with up to `window` messages in flight.
+int64_t ImportRange(customers::v1::CustomersService::Stub* stub, int begin, int end,
+                    int stream_index) {
+  grpc::ClientContext context;
+  auto stream = stub->ImportCustomers(&context);
+  std::atomic<int64_t> failed{0};
+  std::thread reader([&] {
+    ImportCustomersResponse response;
+    while (stream->Read(&response)) {
+      for (const auto& result : response.results()) {
+        if (result.outcome() != customers::v1::IMPORT_OUTCOME_CREATED) ++failed;
+      }
+    }
+  });
+  bool first = true;
+  for (int start = begin; start < end; start += 1000) {
+    ImportCustomersRequest request;
+    if (first) {
+      request.set_request_id(absl::StrCat("bench-import-", stream_index));
+      first = false;
+    }
+    for (int i = start; i < std::min(end, start + 1000); ++i) *request.add_rows() = MakeRow(i);
+    if (!stream->Write(request)) break;
+  }
+  stream->WritesDone();
+  reader.join();
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    std::fprintf(stderr, "import stream failed: %s\n", status.error_message().c_str());
+    return -1;
+  }
+  return failed.load();
+}
+
+int Run() {
+  const bool smoke = absl::GetFlag(FLAGS_smoke);
+  const int count = smoke ? 3000 : absl::GetFlag(FLAGS_customers);
+  const int streams = std::max(1, absl::GetFlag(FLAGS_streams));
+  const absl::Duration duration = smoke ? absl::Milliseconds(300) : absl::GetFlag(FLAGS_duration);
+  std::string admin_dsn = absl::GetFlag(FLAGS_pg_admin);
+  std::string redis_address = absl::GetFlag(FLAGS_redis);
+  if (const std::string path = absl::GetFlag(FLAGS_servers_env); !path.empty()) {
+    auto env = ReadEnv(path);
+    admin_dsn = absl::StrCat("host=", env["CC_PG_HOST"], " port=", env["CC_PG_PORT"],
+                             " user=", env["CC_PG_USER"], " dbname=postgres");
+    redis_address = absl::StrCat(env["CC_REDIS_HOST"], ":", env["CC_REDIS_PORT"]);
+  }
+  common::SetLogLevel(common::LogLevel::kWarning);
+  const std::string database =
+      absl::StrCat("bench_customers_", absl::StrReplaceAll(common::NewId(), {{"-", ""}}));
+  {
+    pqxx::connection admin(admin_dsn);
+    pqxx::nontransaction txn(admin);
+    txn.exec("CREATE DATABASE " + database);
+  }
+  const std::string dsn = absl::StrCat(admin_dsn, " dbname=", database);
+  int failures = 0;
+  {
+    std::printf("cc-bench-customers: %d customers, %d import streams, %u cores\n", count, streams,
+                std::thread::hardware_concurrency());
+    const double copy_rate = CopyBaseline(dsn, count);
+    std::printf("  %-52s %10.0f rows/s\n", "plain COPY of the same rows (baseline)", copy_rate);
+
+    if (!common::ApplyMigrations(dsn, "common", common::SchemaMigrations()).ok() ||
+        !common::ApplyMigrations(dsn, "customers", customers::SchemaMigrations()).ok()) {
+      std::fprintf(stderr, "migrations failed\n");
+      return 1;
+    }
+    auto pg = *common::PgPool::Create(
+        {.dsn = dsn,
+         .size = 8,
+         .prepared_statements = {{"lookup_by_phone", customers::LookupByPhoneSql()}}});
+    auto redis_options = *common::ParseRedisAddress(redis_address);
+    auto redis = *common::RedisClient::Create(redis_options);
+    const std::string site = absl::StrCat("bench", database.substr(16, 12));
+    common::EventPublisher publisher(redis.get(), {.site = site, .producer = "services/customers"});
+    common::OutboxRelay outbox(pg.get(), &publisher, {.batch_size = 2000});
+    customers::CustomersModule module(pg.get(), redis.get(), &publisher, &outbox, site, {});
+    auto server =
+        *common::GrpcServer::Start({.listen_address = "127.0.0.1:0"}, module.GrpcServices());
+    server->SetReady(true);
+    const std::string target = absl::StrCat("127.0.0.1:", server->port());
+    auto stub = customers::v1::CustomersService::NewStub(common::MakeChannel(target));
+
+    auto measure_lookups = [&](int loaded, const char* label) {
+      LoadOptions baseline_options{.method = "/grpc.health.v1.Health/Check",
+                                   .in_flight = smoke ? 4 : 32,
+                                   .duration = duration,
+                                   .warmup = smoke ? absl::Milliseconds(50) : absl::Seconds(1)};
+      LoadResult baseline = RunUnaryLoad(target, baseline_options);
+      LoadOptions lookup_options = baseline_options;
+      lookup_options.method = "/contactcentre.customers.v1.CustomersService/LookupByPhone";
+      for (int i = 0; i < 10000; ++i) {
+        customers::v1::LookupByPhoneRequest request;
+        request.set_phone_number(Phone((i * 7919) % loaded));
+        lookup_options.requests.push_back(request.SerializeAsString());
+      }
+      LoadResult lookups = RunUnaryLoad(target, lookup_options);
+      std::printf("  %-52s %s\n", absl::StrCat("empty gRPC call (baseline), ", label).c_str(),
+                  DescribeLoad(baseline).c_str());
+      std::printf("  %-52s %s  %.2fx baseline rate\n",
+                  absl::StrCat("LookupByPhone over gRPC, ", label).c_str(),
+                  DescribeLoad(lookups).c_str(),
+                  lookups.calls_per_second / std::max(1.0, baseline.calls_per_second));
+      failures += lookups.calls == 0 || lookups.errors > 0 || baseline.errors > 0;
+    };
+
+    // A tenth first, to show that lookups do not slow down as the customers grow.
+    const int tenth = count / 10;
+    const absl::Time import_started = absl::Now();
+    int64_t not_created = 0;
+    std::vector<std::thread> importers;
+    std::vector<int64_t> results(streams, 0);
+    auto import_all = [&](int begin, int end) {
+      importers.clear();
+      const int share = (end - begin + streams - 1) / streams;
+      for (int s = 0; s < streams; ++s) {
+        const int from = begin + s * share;
+        const int to = std::min(end, from + share);
+        importers.emplace_back(
+            [&, s, from, to] { results[s] = ImportRange(stub.get(), from, to, s); });
+      }
+      for (auto& importer : importers) importer.join();
+      for (int64_t result : results) not_created += result < 0 ? 1'000'000'000 : result;
+    };
+    import_all(0, tenth);
+    const absl::Duration first_part = absl::Now() - import_started;
+    measure_lookups(tenth, absl::StrCat(tenth, " customers").c_str());
+    const absl::Time rest_started = absl::Now();
+    // Streams resume by request_id: use new ids for the second part by offsetting the index.
+    importers.clear();
+    {
+      const int share = (count - tenth + streams - 1) / streams;
+      for (int s = 0; s < streams; ++s) {
+        const int from = tenth + s * share;
+        const int to = std::min(count, from + share);
+        importers.emplace_back(
+            [&, s, from, to] { results[s] = ImportRange(stub.get(), from, to, streams + s); });
+      }
+      for (auto& importer : importers) importer.join();
+      for (int64_t result : results) not_created += result < 0 ? 1'000'000'000 : result;
+    }
+    const absl::Duration import_time = first_part + (absl::Now() - rest_started);
+    const double import_rate = count / absl::ToDoubleSeconds(import_time);
+    std::printf("  %-52s %10.0f rows/s  %.2f of COPY (goal >= 0.25)%s\n",
+                "ImportCustomers over gRPC, end to end", import_rate, import_rate / copy_rate,
+                not_created > 0 ? absl::StrCat("  NOT CREATED: ", not_created).c_str() : "");
+    failures += not_created > 0;
+    measure_lookups(count, absl::StrCat(count, " customers").c_str());
+    module.OnShutdown();
+    server->Shutdown();
+    outbox.Stop();
+    (void)redis->Command({"DEL", common::EventStreamKey(site)});
+  }
+  {
+    pqxx::connection admin(admin_dsn);
+    pqxx::nontransaction txn(admin);
+    txn.exec("DROP DATABASE " + database + " WITH (FORCE)");
+  }
+  if (failures > 0) std::printf("FAILED: %d figures had errors\n", failures);
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace contactcentre::bench
+
+int main(int argc, char** argv) {
+  contactcentre::common::ParseFlagsWithEnvironment(
+      argc, argv,
+      "cc-bench-customers: ImportCustomers next to a plain COPY, and LookupByPhone next to an "
+      "empty gRPC call, on the real servers.");
+  return contactcentre::bench::Run();
+}
