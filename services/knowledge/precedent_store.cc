@@ -152,8 +152,9 @@ absl::Status CheckLanguageFilter(v1::Language language, absl::string_view field)
 //   typed    pg_trgm word similarity: how much of the typed text appears in the problem
 //   covered  the share of the typed text's lexemes (stemmed in the precedent's language)
 //            found in the problem (1), tags (0.7), solution (0.4) or product (0.2)
-//   score    max(same, 0.65 covered + 0.35 typed), raised towards 1 by 10% of
-//            net / (net + 3) where net = helpful - not helpful votes, when positive.
+//   score    0.3 same + 0.7 (0.65 covered + 0.35 typed): 1 only for the same text; then
+//            raised towards 1 by 10% of net / (net + 3) of the rest, where net = helpful -
+//            not helpful votes, when positive.
 // Parameters: $1 folded text, $2 product key or '', $3 language or 0, $4 outcomes smallint[],
 // $5 k, $6 min_score, $7 and $8 headline options for problem and solution.
 const std::string& SuggestSql() {
@@ -179,7 +180,7 @@ const std::string& SuggestSql() {
       kTrigramCandidates,
       ")),"
       " scored AS ("
-      " SELECT c.id, greatest(similarity($1, p.problem_key),"
+      " SELECT c.id, 0.3 * similarity($1, p.problem_key) + 0.7 * ("
       " 0.65 * coalesce((SELECT sum(CASE WHEN w = ANY(l.a) THEN 1.0 WHEN w = ANY(l.b) THEN 0.7"
       " WHEN w = ANY(l.c) THEN 0.4 WHEN w = ANY(l.d) THEN 0.2 ELSE 0 END)"
       " / greatest(cardinality(l.words), 1) FROM unnest(l.words) w), 0)"
