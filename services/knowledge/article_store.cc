@@ -33,7 +33,7 @@ constexpr int kMaxArticlesPerImportMessage = 100;
 // Word similarity (pg_trgm) of one query word in the titles and tags that makes a candidate of
 // the typo fallback, and the mean similarity of all query words a result must reach.
 constexpr char kFuzzyThreshold[] = "0.5";
-constexpr char kFuzzyMinScore[] = "0.4";
+constexpr char kFuzzyMinScore[] = "0.3";
 constexpr size_t kMaxFuzzyWords = 8;
 
 const std::set<std::string>& UpdatablePaths() {
