@@ -339,6 +339,38 @@ TEST_F(ArticlesTest, TitleOutranksBodyAndHelpfulFeedbackRaisesRank) {
   EXPECT_EQ(response.results(1).article().name(), plain.name());
 }
 
+TEST_F(ArticlesTest, TitleMatchesAreRankedEvenWhenAWordMatchesHundredsOfArticles) {
+  // 600 articles mention the word in their bodies only; the one with it in its title comes
+  // last, beyond the candidates a scan in storage order would rank.
+  auto context = testing::Context();
+  auto stream = env_->articles().ImportArticles(context.get());
+  for (int message = 0; message < 6; ++message) {
+    v1::ImportArticlesRequest request;
+    for (int i = 0; i < 100; ++i) {
+      v1::ArticleImportItem* item = request.add_items();
+      item->set_item_number(message * 100 + i + 1);
+      item->mutable_article()->set_title(absl::StrCat("Статья ", message * 100 + i));
+      item->mutable_article()->set_body("Иногда помогает перезагрузить модем и подождать.");
+      item->mutable_article()->set_language(v1::LANGUAGE_RU);
+      item->mutable_article()->set_state(v1::ARTICLE_STATE_PUBLISHED);
+    }
+    ASSERT_TRUE(stream->Write(request));
+    v1::ImportArticlesResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  v1::ImportArticlesResponse summary;
+  ASSERT_TRUE(stream->Read(&summary));
+  EXPECT_EQ(summary.summary().created(), 600);
+  ASSERT_TRUE(stream->Finish().ok());
+  const v1::Article titled =
+      Create("Модем не включается", "Проверьте блок питания.", v1::LANGUAGE_RU);
+  v1::SearchArticlesResponse response = Search("модем");
+  ASSERT_EQ(response.results_size(), 10);
+  EXPECT_EQ(response.results(0).article().name(), titled.name());
+  EXPECT_FALSE(response.next_page_token().empty());
+}
+
 TEST_F(ArticlesTest, FiltersAndPaging) {
   for (int i = 0; i < 5; ++i) {
     Create(absl::StrCat("Модем модель ", i), "Настройка модема.", v1::LANGUAGE_RU, {"модем"},
