@@ -844,38 +844,41 @@ class ArticleStore::ImportArticles final
       }
     }
     v1::ImportArticlesResponse response;
-    CC_RETURN_IF_ERROR(pg_.Transact([&](pqxx::work& txn) -> absl::Status {
-      response.Clear();
-      for (int i = 0; i < message.items_size(); ++i) {
-        const v1::ArticleImportItem& item = message.items(i);
-        v1::ArticleImportResult* result = response.add_results();
-        result->set_item_number(item.item_number());
-        if (progress_.AlreadyImported(item.item_number())) {
-          result->set_outcome(v1::IMPORT_OUTCOME_ALREADY_IMPORTED);
-          continue;
-        }
-        absl::Status status = problems[i];
-        if (status.ok()) {
-          try {
-            pqxx::subtransaction item_txn(txn, "import_item");
-            status = ApplyItem(item_txn, articles[i], *result);
-            if (status.ok()) item_txn.commit();
-          } catch (...) {
-            status = common::StatusFromCurrentException();
-            // A broken connection ends the whole message, not just the item.
-            if (status.code() == absl::StatusCode::kUnavailable) return status;
-          }
-        }
-        if (!status.ok()) {
-          result->set_outcome(v1::IMPORT_OUTCOME_FAILED);
-          result->clear_article();
-          result->clear_version();
-          *result->mutable_error() = ItemErrorFromStatus(status);
-        }
-      }
-      if (!numbers.empty()) progress_.RecordCommitted(txn, numbers.back());
-      return absl::OkStatus();
-    }));
+    const auto pending = [&](int i) {
+      return !progress_.AlreadyImported(message.items(i).item_number()) && problems[i].ok();
+    };
+    CC_RETURN_IF_ERROR(ApplyImportItems(
+        pg_,
+        {.count = message.items_size(),
+         .pending = pending,
+         .reset =
+             [&] {
+               response.Clear();
+               for (int i = 0; i < message.items_size(); ++i) {
+                 v1::ArticleImportResult* result = response.add_results();
+                 result->set_item_number(message.items(i).item_number());
+                 if (progress_.AlreadyImported(result->item_number())) {
+                   result->set_outcome(v1::IMPORT_OUTCOME_ALREADY_IMPORTED);
+                 } else if (!problems[i].ok()) {
+                   result->set_outcome(v1::IMPORT_OUTCOME_FAILED);
+                   *result->mutable_error() = ItemErrorFromStatus(problems[i]);
+                 }
+               }
+             },
+         .apply = [&](pqxx::transaction_base& txn,
+                      int i) { return ApplyItem(txn, articles[i], *response.mutable_results(i)); },
+         .fail =
+             [&](int i, const absl::Status& status) {
+               v1::ArticleImportResult* result = response.mutable_results(i);
+               result->set_outcome(v1::IMPORT_OUTCOME_FAILED);
+               result->clear_article();
+               result->clear_version();
+               *result->mutable_error() = ItemErrorFromStatus(status);
+             },
+         .finish =
+             [&](pqxx::work& txn) {
+               if (!numbers.empty()) progress_.RecordCommitted(txn, numbers.back());
+             }}));
     for (const v1::ArticleImportResult& result : response.results())
       progress_.Count(result.outcome());
     return response;

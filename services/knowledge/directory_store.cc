@@ -599,35 +599,42 @@ class DirectoryStore::ImportEntries final
       problems[i] = NormalizeDirectoryEntry(entries[i], FieldSet::All(), region_, "entry");
     }
     v1::ImportDirectoryEntriesResponse response;
-    CC_RETURN_IF_ERROR(pg_.Transact([&](pqxx::work& txn) -> absl::Status {
-      response.Clear();
-      for (int i = 0; i < message.items_size(); ++i) {
-        v1::DirectoryEntryImportResult* result = response.add_results();
-        result->set_item_number(message.items(i).item_number());
-        if (progress_.AlreadyImported(message.items(i).item_number())) {
-          result->set_outcome(v1::IMPORT_OUTCOME_ALREADY_IMPORTED);
-          continue;
-        }
-        absl::Status status = problems[i];
-        if (status.ok()) {
-          try {
-            pqxx::subtransaction item_txn(txn, "import_item");
-            status = ApplyItem(item_txn, entries[i], *result);
-            if (status.ok()) item_txn.commit();
-          } catch (...) {
-            status = common::StatusFromCurrentException();
-            if (status.code() == absl::StatusCode::kUnavailable) return status;
-          }
-        }
-        if (!status.ok()) {
-          result->set_outcome(v1::IMPORT_OUTCOME_FAILED);
-          result->clear_entry();
-          *result->mutable_error() = ItemErrorFromStatus(status);
-        }
-      }
-      if (!numbers.empty()) progress_.RecordCommitted(txn, numbers.back());
-      return absl::OkStatus();
-    }));
+    const auto pending = [&](int i) {
+      return !progress_.AlreadyImported(message.items(i).item_number()) && problems[i].ok();
+    };
+    CC_RETURN_IF_ERROR(ApplyImportItems(
+        pg_, {.count = message.items_size(),
+              .pending = pending,
+              .reset =
+                  [&] {
+                    response.Clear();
+                    for (int i = 0; i < message.items_size(); ++i) {
+                      v1::DirectoryEntryImportResult* result = response.add_results();
+                      result->set_item_number(message.items(i).item_number());
+                      if (progress_.AlreadyImported(result->item_number())) {
+                        result->set_outcome(v1::IMPORT_OUTCOME_ALREADY_IMPORTED);
+                      } else if (!problems[i].ok()) {
+                        result->set_outcome(v1::IMPORT_OUTCOME_FAILED);
+                        *result->mutable_error() = ItemErrorFromStatus(problems[i]);
+                      }
+                    }
+                  },
+              .apply =
+                  [&](pqxx::transaction_base& txn, int i) {
+                    v1::DirectoryEntry entry = entries[i];
+                    return ApplyItem(txn, entry, *response.mutable_results(i));
+                  },
+              .fail =
+                  [&](int i, const absl::Status& status) {
+                    v1::DirectoryEntryImportResult* result = response.mutable_results(i);
+                    result->set_outcome(v1::IMPORT_OUTCOME_FAILED);
+                    result->clear_entry();
+                    *result->mutable_error() = ItemErrorFromStatus(status);
+                  },
+              .finish =
+                  [&](pqxx::work& txn) {
+                    if (!numbers.empty()) progress_.RecordCommitted(txn, numbers.back());
+                  }}));
     for (const auto& result : response.results()) progress_.Count(result.outcome());
     return response;
   }

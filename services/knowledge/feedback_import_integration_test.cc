@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "services/knowledge/import_session.h"
 #include "services/knowledge/testing/knowledge_test_env.h"
 
 namespace contactcentre::knowledge {
@@ -116,6 +117,47 @@ TEST_F(FeedbackImportTest, OnlyEachPersonsLatestFeedbackCounts) {
       Call(&v1::FeedbackService::Stub::ListFeedback, env_->feedback(), list, &listed).error_code(),
       grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(GetArticle(article.name()).not_helpful_count(), 3) << "refused votes change nothing";
+}
+
+TEST_F(FeedbackImportTest, AnItemFailingInTheDatabaseFailsAloneAndTheOthersCommit) {
+  ASSERT_TRUE(env_->pg()
+                  .Transact([](pqxx::work& txn) {
+                    txn.exec("CREATE TABLE import_probe (item integer PRIMARY KEY)");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  std::vector<absl::Status> failures(4);
+  int attempts = 0;
+  const absl::Status status = ApplyImportItems(
+      env_->pg(),
+      {.count = 4,
+       .pending = [](int i) { return i != 3; },  // item 3 was refused before
+       .reset =
+           [&] {
+             ++attempts;
+             failures.assign(4, absl::OkStatus());
+           },
+       .apply =
+           [](pqxx::transaction_base& txn, int i) {
+             // Item 1 breaks in the database (division by zero); the others insert a row.
+             txn.exec_params("INSERT INTO import_probe (item) VALUES ($1::integer / $2::integer)",
+                             10 * i, i == 1 ? 0 : 10);
+             return absl::OkStatus();
+           },
+       .fail = [&](int i, const absl::Status& failure) { failures[i] = failure; },
+       .finish =
+           [](pqxx::work& txn) { txn.exec("INSERT INTO import_probe (item) VALUES (100)"); }});
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(attempts, 2) << "the first attempt, without savepoints, was spoiled";
+  EXPECT_TRUE(failures[0].ok());
+  EXPECT_FALSE(failures[1].ok());
+  EXPECT_TRUE(failures[2].ok());
+  auto items = env_->pg().Transact([](pqxx::work& txn) -> absl::StatusOr<std::string> {
+    return txn.exec1("SELECT string_agg(item::text, ',' ORDER BY item) FROM import_probe")[0]
+        .as<std::string>();
+  });
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(*items, "0,2,100");
 }
 
 v1::ArticleImportItem ArticleItem(int64_t number, const std::string& external_id,

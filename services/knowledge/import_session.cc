@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/pg_pool.h"
 #include "common/status.h"
 #include "services/knowledge/pg_support.h"
 #include "services/knowledge/validation.h"
@@ -85,6 +86,43 @@ void ImportProgress::Count(v1::ImportOutcome outcome) {
     default:
       break;
   }
+}
+
+absl::Status ApplyImportItems(common::PgPool& pg, const ImportItemSteps& steps) {
+  for (const bool savepoints : {false, true}) {
+    bool spoiled = false;
+    absl::Status status = pg.Transact([&](pqxx::work& txn) -> absl::Status {
+      spoiled = false;
+      steps.reset();
+      for (int i = 0; i < steps.count; ++i) {
+        if (!steps.pending(i)) continue;
+        absl::Status item;
+        // Savepoints by hand: pqxx 6's subtransaction does not roll back after a failed
+        // statement (the transaction stays aborted).
+        if (savepoints) txn.exec("SAVEPOINT import_item");
+        try {
+          item = steps.apply(txn, i);
+        } catch (const pqxx::broken_connection&) {
+          throw;
+        } catch (...) {
+          if (!savepoints) {
+            spoiled = true;
+            return absl::AbortedError("an import item failed in the database");
+          }
+          item = common::StatusFromCurrentException();
+        }
+        if (savepoints) {
+          txn.exec(item.ok() ? "RELEASE SAVEPOINT import_item"
+                             : "ROLLBACK TO SAVEPOINT import_item");
+        }
+        if (!item.ok()) steps.fail(i, item);
+      }
+      steps.finish(txn);
+      return absl::OkStatus();
+    });
+    if (!spoiled) return status;
+  }
+  return absl::InternalError("import items were not applied");
 }
 
 common::v1::ItemError ItemErrorFromStatus(const absl::Status& status) {

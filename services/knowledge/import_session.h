@@ -6,6 +6,7 @@
 #include <google/protobuf/message.h>
 
 #include <cstdint>
+#include <functional>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -72,6 +73,29 @@ class ImportProgress {
   int64_t last_item_number_ = 0;
   v1::ImportSummary summary_;
 };
+
+// How one message's items are applied by ApplyImportItems.
+struct ImportItemSteps {
+  int count = 0;
+  // Whether item i is to be applied (not already imported, not refused before).
+  std::function<bool(int)> pending;
+  // Called at the start of every attempt: forget what an attempt rolled back wrote into the
+  // results.
+  std::function<void()> reset;
+  // Applies item i; a non-OK status is a failed item that wrote nothing.
+  std::function<absl::Status(pqxx::transaction_base&, int)> apply;
+  // Records that item i failed.
+  std::function<void(int, const absl::Status&)> fail;
+  // Runs last, in the same transaction (progress bookkeeping).
+  std::function<void(pqxx::work&)> finish;
+};
+
+// Applies the items of one message in one transaction. First without savepoints, because a
+// transaction with more than 64 subtransactions slows every other session's visibility checks
+// until it ends; only when a database error spoils that attempt (a rare race, validation runs
+// before) is the message applied again with a savepoint per item, so that the failing item fails
+// alone. A broken connection ends the message.
+absl::Status ApplyImportItems(common::PgPool& pg, const ImportItemSteps& steps);
 
 // The ItemError of a failed item: the status code, the field path when the message names one
 // ("invalid article.title: ..."), the message.
