@@ -128,3 +128,27 @@ function(cc_migrations)
   target_include_directories(${ARG_NAME} PUBLIC "${PROJECT_SOURCE_DIR}" "${CC_GEN_DIR}")
   target_compile_options(${ARG_NAME} PRIVATE ${CC_WARNINGS})
 endfunction()
+
+# Embeds the Lua scripts of DIR (one file per script, plus a shared prelude DIR/lib.lua) into the
+# header "<this folder>/scripts.h" as constants in NAMESPACE, e.g. DIR/offer_call.lua becomes
+# kOfferCall. A header-only library target NAME carries the generated header.
+function(cc_lua_scripts)
+  cmake_parse_arguments(ARG "" "NAME;NAMESPACE;DIR" "" ${ARGN})
+  file(GLOB lua_files CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${ARG_DIR}/*.lua")
+  list(SORT lua_files)
+  file(RELATIVE_PATH folder "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}")
+  set(header "${CC_GEN_DIR}/${folder}/scripts.h")
+  add_custom_command(
+    OUTPUT "${header}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${CC_GEN_DIR}/${folder}"
+    COMMAND ${CMAKE_COMMAND} "-DNAMESPACE=${ARG_NAMESPACE}" "-DOUTPUT=${header}"
+            "-DSOURCE=${folder}/${ARG_DIR}" "-DFILES=${lua_files}"
+            -P "${PROJECT_SOURCE_DIR}/cmake/embed_scripts.cmake"
+    DEPENDS ${lua_files} "${PROJECT_SOURCE_DIR}/cmake/embed_scripts.cmake"
+    COMMENT "embedding ${folder} Lua scripts"
+    VERBATIM)
+  add_custom_target(${ARG_NAME}_generate DEPENDS "${header}")
+  add_library(${ARG_NAME} INTERFACE)
+  add_dependencies(${ARG_NAME} ${ARG_NAME}_generate)
+  target_include_directories(${ARG_NAME} INTERFACE "${CC_GEN_DIR}")
+endfunction()
