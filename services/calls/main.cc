@@ -1,35 +1,60 @@
-// cc-calls: Calls service of the contact-centre suite: operators, presence, skill-based routing
-// (ACD), the call lifecycle with its mandatory wrap-up, help requests and outbound campaigns.
-//
-// The contract (proto/contactcentre/calls/v1) is served in full; methods answer UNIMPLEMENTED
-// until the service's own issue implements them. Run with --help for the flags.
+// cc-calls: the calls service of the contact-centre suite: operators, presence, skill-based
+// routing (ACD) on Redis, the call lifecycle with its mandatory wrap-up, help requests, and the
+// routing configuration (operators, teams, skills, queues) on PostgreSQL. Run with --help for
+// the flags.
+#include "absl/flags/flag.h"
+#include "common/phone.h"
 #include "common/service_main.h"
-#include "contactcentre/calls/v1/admin_service.grpc.pb.h"
-#include "contactcentre/calls/v1/calls_service.grpc.pb.h"
-#include "contactcentre/calls/v1/campaigns_service.grpc.pb.h"
+#include "services/calls/calls_module.h"
+#include "services/calls/schema.h"
 
-namespace contactcentre::calls {
-namespace {
-
-const common::ServiceSpec kSpec = {
-    .name = "calls",
-    .description =
-        "Calls service of the contact-centre suite: operators, presence, skill-based routing "
-        "(ACD), the call lifecycle with its mandatory wrap-up, help requests and outbound "
-        "campaigns.",
-    .default_port = 50051,
-};
-
-}  // namespace
-}  // namespace contactcentre::calls
+ABSL_FLAG(std::string, customers_address, "127.0.0.1:50052",
+          "gRPC address of the customers service (caller cards, outbound-call permission)");
+ABSL_FLAG(absl::Duration, customer_lookup_deadline, absl::Milliseconds(300),
+          "how long OfferCall waits for the caller's card before routing without it");
+ABSL_FLAG(std::string, phone_default_region, "RU",
+          "ISO 3166-1 region for dialled and forward numbers written without a country code");
+ABSL_FLAG(absl::Duration, sweep_interval, absl::Milliseconds(100),
+          "how often ring, heartbeat and wrap-up timeouts are swept (their precision)");
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(5),
+          "how often operator desktops are told to send Heartbeat");
+ABSL_FLAG(absl::Duration, heartbeat_timeout, absl::Seconds(30),
+          "silence after which a logged-in operator is logged out (and their offer re-queued)");
 
 int main(int argc, char** argv) {
-  using namespace contactcentre::calls;  // NOLINT: main wires the service's own types only
+  using contactcentre::calls::CallsModule;
+  using contactcentre::calls::CallsModuleOptions;
+  using contactcentre::common::ServiceContext;
+  using contactcentre::common::ServiceModule;
   return contactcentre::common::RunService(
-      argc, argv, kSpec,
-      [](contactcentre::common::ServiceContext&)
-          -> absl::StatusOr<std::unique_ptr<contactcentre::common::ServiceModule>> {
-        return std::make_unique<contactcentre::common::SkeletonModule<
-            v1::CallsAdminService, v1::CallsService, v1::CampaignsService>>();
+      argc, argv,
+      {.name = "calls",
+       .description =
+           "Operators and presence, skill-based routing of calls on Redis, the call "
+           "lifecycle with its mandatory wrap-up, help requests, and the routing configuration "
+           "(operators, teams, skills, queues) on PostgreSQL.",
+       .default_port = 50051,
+       .migrations = &contactcentre::calls::SchemaMigrations()},
+      [](ServiceContext& context) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
+        CallsModuleOptions options;
+        options.customers_address = absl::GetFlag(FLAGS_customers_address);
+        options.customer_lookup_deadline = absl::GetFlag(FLAGS_customer_lookup_deadline);
+        options.default_region = absl::GetFlag(FLAGS_phone_default_region);
+        if (!contactcentre::common::IsKnownPhoneRegion(options.default_region)) {
+          return absl::InvalidArgumentError("--phone_default_region: unknown region");
+        }
+        options.sweep_interval = absl::GetFlag(FLAGS_sweep_interval);
+        if (options.sweep_interval < absl::Milliseconds(10) ||
+            options.sweep_interval > absl::Seconds(5)) {
+          return absl::InvalidArgumentError("--sweep_interval: must be within 10ms..5s");
+        }
+        options.service.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
+        options.service.heartbeat_timeout = absl::GetFlag(FLAGS_heartbeat_timeout);
+        if (options.service.heartbeat_interval <= absl::ZeroDuration() ||
+            options.service.heartbeat_timeout < 2 * options.service.heartbeat_interval) {
+          return absl::InvalidArgumentError(
+              "--heartbeat_timeout: must be at least twice --heartbeat_interval (> 0)");
+        }
+        return std::make_unique<CallsModule>(context, std::move(options));
       });
 }

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   return contactcentre::common::RunService(
       argc, argv,
       {.name = "customers",
-       .description = "cc-customers: customer cards, phone lookup, consents and flags, contact "
+       .description = "Customer cards, phone lookup, consents and flags, contact "
                       "history, merge, erasure and bulk import.",
        .default_port = 50052,
        .migrations = &contactcentre::customers::SchemaMigrations(),

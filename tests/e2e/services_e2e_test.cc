@@ -42,7 +42,9 @@ const ServiceCase kServices[] = {
     {"calls",
      {"contactcentre.calls.v1.CallsAdminService", "contactcentre.calls.v1.CallsService",
       "contactcentre.calls.v1.CampaignsService"},
-     "/contactcentre.calls.v1.CallsService/GetCall"},
+     "/contactcentre.calls.v1.CallsService/GetCall",
+     // A call name is required.
+     grpc::StatusCode::INVALID_ARGUMENT},
     {"customers",
      {"contactcentre.customers.v1.CustomersService"},
      "/contactcentre.customers.v1.CustomersService/LookupByPhone",

@@ -1,0 +1,183 @@
+#include "services/calls/router.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <deque>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/idempotency.h"
+#include "common/status.h"
+#include "services/calls/scripts.h"
+
+namespace contactcentre::calls {
+namespace {
+
+const common::RedisScript& ScriptOf(Script script) {
+  // RedisScript holds a mutex (its cached SHA1), so the scripts are built in place.
+  static const auto* const kScripts = [] {
+    auto* list = new std::deque<common::RedisScript>();
+    list->emplace_back("offer_call", scripts::kOfferCall);
+    list->emplace_back("set_presence", scripts::kSetPresence);
+    list->emplace_back("heartbeat", scripts::kHeartbeat);
+    list->emplace_back("accept_reservation", scripts::kAcceptReservation);
+    list->emplace_back("reject_reservation", scripts::kRejectReservation);
+    list->emplace_back("connect_call", scripts::kConnectCall);
+    list->emplace_back("hang_up", scripts::kHangUp);
+    list->emplace_back("hold_call", scripts::kHoldCall);
+    list->emplace_back("complete_wrap_up", scripts::kCompleteWrapUp);
+    list->emplace_back("transfer_call", scripts::kTransferCall);
+    list->emplace_back("sweep", scripts::kSweep);
+    list->emplace_back("configure_operator", scripts::kConfigureOperator);
+    list->emplace_back("configure_queue", scripts::kConfigureQueue);
+    list->emplace_back("help", scripts::kHelp);
+    list->emplace_back("place_outbound", scripts::kPlaceOutbound);
+    return list;
+  }();
+  return (*kScripts)[static_cast<size_t>(script)];
+}
+
+// FNV-1a: stable across processes and builds, unlike std::hash and absl::Hash.
+std::string Fingerprint(const google::protobuf::Message& request) {
+  uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : common::DeterministicBytes(request)) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return absl::StrFormat("%016x", hash);
+}
+
+std::string MillisText(absl::Duration duration) {
+  return absl::StrCat(absl::ToInt64Milliseconds(duration));
+}
+
+}  // namespace
+
+ScriptArgs& ScriptArgs::Set(absl::string_view name, absl::string_view value) {
+  (*values_.mutable_fields())[std::string(name)].set_string_value(std::string(value));
+  return *this;
+}
+
+ScriptArgs& ScriptArgs::Set(absl::string_view name, int64_t value) {
+  (*values_.mutable_fields())[std::string(name)].set_number_value(static_cast<double>(value));
+  return *this;
+}
+
+ScriptArgs& ScriptArgs::Set(absl::string_view name, bool value) {
+  (*values_.mutable_fields())[std::string(name)].set_bool_value(value);
+  return *this;
+}
+
+ScriptArgs& ScriptArgs::SetStruct(absl::string_view name, google::protobuf::Struct value) {
+  *(*values_.mutable_fields())[std::string(name)].mutable_struct_value() = std::move(value);
+  return *this;
+}
+
+ScriptArgs& ScriptArgs::Request(absl::string_view method, absl::string_view request_id,
+                                const google::protobuf::Message& request) {
+  Set("method", method);
+  Set("request_id", request_id);
+  if (!request_id.empty()) Set("fingerprint", Fingerprint(request));
+  return *this;
+}
+
+Router::Router(common::RedisClient* redis, std::string site)
+    : redis_(redis), site_(std::move(site)), prefix_(absl::StrCat("cc:{", site_, "}")) {}
+
+absl::StatusOr<google::protobuf::Struct> Router::Run(Script script, const ScriptArgs& args) const {
+  google::protobuf::Struct values = args.values();
+  // Scripts cannot draw random numbers of their own (Redis seeds them identically).
+  static thread_local absl::BitGen random;
+  (*values.mutable_fields())["random"].set_number_value(
+      static_cast<double>(absl::Uniform<uint32_t>(random)));
+  std::string json;
+  if (auto status = google::protobuf::util::MessageToJsonString(values, &json); !status.ok()) {
+    return absl::InternalError(absl::StrCat("encoding script arguments: ", status.ToString()));
+  }
+  CC_ASSIGN_OR_RETURN(common::RedisReply reply, redis_->Eval(ScriptOf(script), {prefix_}, {json}));
+  google::protobuf::Struct result;
+  if (auto status = google::protobuf::util::JsonStringToMessage(reply.str, &result); !status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("decoding the answer of ", ScriptOf(script).name(), ": ", status.ToString()));
+  }
+  return result;
+}
+
+absl::StatusOr<google::protobuf::Struct> Router::Read(absl::string_view kind,
+                                                      absl::string_view id) const {
+  CC_ASSIGN_OR_RETURN(common::RedisReply reply,
+                      redis_->Command({"HGETALL", absl::StrCat(prefix_, ":", kind, ":", id)}));
+  google::protobuf::Struct snapshot;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    (*snapshot.mutable_fields())[reply.elements[i].str].set_string_value(reply.elements[i + 1].str);
+  }
+  return snapshot;
+}
+
+absl::Status RedisRoutingConfigWriter::WriteOperator(const OperatorRouting& routing) {
+  std::vector<std::string> memberships;
+  for (const auto& m : routing.memberships) {
+    google::protobuf::Struct membership;
+    auto& fields = *membership.mutable_fields();
+    fields["q"].set_string_value(m.queue_id);
+    fields["tier"].set_number_value(m.tier);
+    fields["penalty"].set_number_value(m.penalty);
+    fields["level"].set_number_value(m.level);
+    fields["ord"].set_number_value(static_cast<double>(m.order));
+    fields["paused"].set_bool_value(m.paused);
+    std::string json;
+    google::protobuf::util::MessageToJsonString(membership, &json);
+    memberships.push_back(std::move(json));
+  }
+  std::vector<std::string> deesc;
+  for (const std::string& queue : routing.de_escalation_queues) {
+    deesc.push_back(absl::StrCat("\"", queue, "\""));
+  }
+  ScriptArgs args;
+  args.Set("op", routing.operator_id)
+      .Set("team", routing.team_id)
+      .Set("site", routing.site)
+      .Set("display", routing.display_name)
+      .Set("endpoint", routing.endpoint)
+      .Set("role", routing.role)
+      .Set("disabled", routing.disabled)
+      .Set("deleted", routing.deleted)
+      .Set("queues", absl::StrCat("[", absl::StrJoin(memberships, ","), "]"))
+      .Set("deesc", absl::StrCat("[", absl::StrJoin(deesc, ","), "]"));
+  return Router(redis_, routing.site).Run(Script::kConfigureOperator, args).status();
+}
+
+absl::Status RedisRoutingConfigWriter::WriteQueue(const QueueRouting& routing) {
+  std::vector<std::string> codes;
+  for (const std::string& code : routing.dispositions) {
+    std::string json;
+    google::protobuf::Value value;
+    value.set_string_value(code);
+    google::protobuf::util::MessageToJsonString(value, &json);
+    codes.push_back(std::move(json));
+  }
+  google::protobuf::Struct fields;
+  auto& f = *fields.mutable_fields();
+  f["strategy"].set_number_value(routing.strategy == 0 ? 1 : routing.strategy);
+  f["ring_ms"].set_string_value(MillisText(routing.ring_timeout));
+  f["wrap_ms"].set_string_value(MillisText(routing.wrap_up_time_limit));
+  f["max_miss"].set_number_value(routing.max_misses_before_not_ready);
+  f["sl_ms"].set_string_value(MillisText(routing.service_level_threshold));
+  f["short_ms"].set_string_value(MillisText(routing.short_abandon_threshold));
+  f["deesc"].set_string_value(routing.de_escalation_skill);
+  f["vip_boost"].set_number_value(routing.vip_priority_boost);
+  f["def_prio"].set_number_value(routing.default_priority);
+  f["tier_wait_ms"].set_string_value(MillisText(routing.tier_wait));
+  f["tiers"].set_string_value(absl::StrCat("[", absl::StrJoin(routing.tiers, ","), "]"));
+  f["dispos"].set_string_value(absl::StrCat("[", absl::StrJoin(codes, ","), "]"));
+  f["deleted"].set_number_value(routing.deleted ? 1 : 0);
+  f["display"].set_string_value(routing.display_name);
+  f["site"].set_string_value(routing.site);
+  ScriptArgs args;
+  args.Set("queue", routing.queue_id).SetStruct("fields", std::move(fields));
+  return Router(redis_, routing.site).Run(Script::kConfigureQueue, args).status();
+}
+
+}  // namespace contactcentre::calls

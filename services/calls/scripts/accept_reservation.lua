@@ -1,0 +1,31 @@
+-- An operator accepts the call offered to them: the operator is ON_CALL and the call, still
+-- RESERVED, waits for telephony's ConnectCall.
+-- ARGV[1]: {op (empty: the reservation's operator), call, reservation, request_id, method, fingerprint}
+-- Returns: {call, snap}
+local earlier = replay()
+if earlier then return earlier end
+local call = hgetall(call_key(A.call))
+if call.state == nil then
+  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
+end
+-- Without an authenticated operator the reservation's own operator is the one acting.
+if (A.op or '') == '' then A.op = call.op or '' end
+if call.res ~= A.reservation or call.op ~= A.op then
+  return fail('FAILED_PRECONDITION', 'RESERVATION_CLOSED',
+              'reservation ' .. A.reservation .. ' is no longer pending (the call is ' ..
+              call.state .. ')')
+end
+if call.state ~= 'RESERVED' or call.accepted == '1' then
+  return fail('FAILED_PRECONDITION', 'RESERVATION_CLOSED',
+              'reservation ' .. A.reservation .. ' is no longer pending')
+end
+if num(call.res_exp, 0) < NOW then
+  -- It expired a moment ago and the sweep has not reached it yet: the timeout wins.
+  return fail('ABORTED', 'RESERVATION_RACE', 'reservation ' .. A.reservation .. ' expired')
+end
+redis.call('ZREM', RESERVATIONS, A.call)
+hset(call_key(A.call), {accepted = 1, t_accept = NOW})
+local op = hgetall(op_key(A.op))
+set_operator_state(A.op, op, 'ON_CALL', '', {call = A.call, res = '', misses = 0})
+log_call('reservation_accepted', A.call, {op = A.op})
+return finish({call = A.call, snap = hgetall(call_key(A.call))})

@@ -1,0 +1,26 @@
+-- Telephony reports the caller and the operator connected: the call is CONNECTED.
+-- ARGV[1]: {call, request_id, method, fingerprint}
+-- Returns: {call, snap}
+local earlier = replay()
+if earlier then return earlier end
+local call = hgetall(call_key(A.call))
+if call.state == nil then
+  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
+end
+if call.state == 'CONNECTED' then return finish({call = A.call, snap = call}) end
+if call.state ~= 'RESERVED' then
+  return fail('FAILED_PRECONDITION', 'CALL_ENDED',
+              'call ' .. A.call .. ' is ' .. call.state .. ': hang the media up')
+end
+if call.accepted ~= '1' then
+  return fail('FAILED_PRECONDITION', 'NOT_ACCEPTED',
+              'call ' .. A.call .. ' has no accepted reservation')
+end
+hset(call_key(A.call), {state = 'CONNECTED', t_connect = NOW})
+redis.call('HINCRBY', queue_key(call.queue), 'answered:' .. DAY, 1)
+local threshold = num(redis.call('HGET', queue_key(call.queue), 'sl_ms'), 20000)
+if NOW - num(call.t_queue, NOW) <= threshold then
+  redis.call('HINCRBY', queue_key(call.queue), 'answered_in_sl:' .. DAY, 1)
+end
+log_call('call_connected', A.call)
+return finish({call = A.call, snap = hgetall(call_key(A.call))})

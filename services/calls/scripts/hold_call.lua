@@ -1,0 +1,30 @@
+-- Puts a connected call on hold or takes it off hold.
+-- ARGV[1]: {call, on_hold, request_id, method, fingerprint}
+-- Returns: {call, snap}
+local earlier = replay()
+if earlier then return earlier end
+local call = hgetall(call_key(A.call))
+if call.state == nil then
+  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
+end
+if call.state ~= 'CONNECTED' then
+  return fail('FAILED_PRECONDITION', 'NOT_CONNECTED', 'call ' .. A.call .. ' is ' .. call.state)
+end
+local holding = (call.hold_start or '') ~= ''
+if A.on_hold then
+  if holding then
+    return fail('FAILED_PRECONDITION', 'ALREADY_ON_HOLD', 'call ' .. A.call .. ' is on hold')
+  end
+  hset(call_key(A.call), {hold_start = NOW})
+  log_call('call_held', A.call, {on_hold = true})
+else
+  if not holding then
+    return fail('FAILED_PRECONDITION', 'NOT_ON_HOLD', 'call ' .. A.call .. ' is not on hold')
+  end
+  local holds = decode(call.holds, {})
+  local started = num(call.hold_start, NOW)
+  holds[#holds + 1] = {s = started, e = NOW}
+  hset(call_key(A.call), {hold_start = '', holds = cjson.encode(holds)})
+  log_call('call_held', A.call, {on_hold = false, held_ms = NOW - started})
+end
+return finish({call = A.call, snap = hgetall(call_key(A.call))})

@@ -1,0 +1,380 @@
+-- Prelude shared by every script of the calls service (prepended to each at build time).
+--
+-- KEYS[1]  the site's key prefix "cc:{<site>}"; every key a script touches starts with it, so
+--          all of them share one hash tag (one slot: single Redis, Sentinel and Cluster alike).
+-- ARGV[1]  the script's arguments as a JSON object; `request_id` and `method` (idempotency)
+--          and `fingerprint` (of the request) are common to all.
+-- Returns  a JSON object, or an error "<GRPC_CODE> <REASON>: <message>" written before any
+--          change (Redis does not roll a script back, so every check comes first).
+--
+-- Key schema (docs/calls.md has the full table):
+--   <P>:op:<operator>             hash   an operator's configuration and live presence
+--   <P>:call:<call>               hash   a live call (kept 24 h after it ends, for GetCall)
+--   <P>:queue:<queue>             hash   a queue's routing configuration and today's counters
+--   <P>:q:<queue>:calls           zset   waiting calls; score (9 - priority) * 1e13 + queued ms
+--   <P>:q:<queue>:ops:<tier>      zset   available operators of a tier; score penalty * 1e13
+--                                        + the strategy's key (lowest is served first)
+--   <P>:q:<queue>:deesc           set    operators who may take abusive callers
+--   <P>:reservations              zset   calls offered to an operator, by expiry ms
+--   <P>:heartbeats                zset   logged-in operators, by heartbeat expiry ms
+--   <P>:wrapups                   zset   operators in wrap-up, by wrap-up deadline ms
+--   <P>:waiting_queues            set    queues with waiting calls (the sweep's rebalancing)
+--   <P>:tel:<adapter>:<call id>   string the call of a telephony adapter's call id
+--   <P>:req:<method>:<request>    string the answer of an earlier request (24 h)
+--   <P>:calls:log                 stream every change, as JSON, for the relay (records and
+--                                        public events) and the live views
+local P = KEYS[1]
+local A = cjson.decode(ARGV[1])
+local TIME = redis.call('TIME')
+local NOW = tonumber(TIME[1]) * 1000 + math.floor(tonumber(TIME[2]) / 1000)
+-- Scores count milliseconds from 2020 so that they stay exact integers in a double.
+local EPOCH_2020 = 1577836800000
+local DAY = math.floor(NOW / 86400000)
+
+local function key(...) return P .. ':' .. table.concat({...}, ':') end
+-- Numbers as exact integer text: Lua's own conversion keeps 14 digits only.
+local function exact(x) return string.format('%.0f', x) end
+local function call_key(c) return key('call', c) end
+local function op_key(o) return key('op', o) end
+local function queue_key(q) return key('queue', q) end
+local function queue_calls(q) return key('q', q, 'calls') end
+local function queue_ops(q, tier) return key('q', q, 'ops', tier) end
+local function queue_deesc(q) return key('q', q, 'deesc') end
+local function queue_staff(q) return key('q', q, 'staff') end
+local RESERVATIONS = key('reservations')
+local HEARTBEATS = key('heartbeats')
+local WRAPUPS = key('wrapups')
+local WAITING_QUEUES = key('waiting_queues')
+local LOG = key('calls', 'log')
+local LIVE_TTL = 86400
+
+local function fail(code, reason, message)
+  return redis.error_reply(code .. ' ' .. reason .. ': ' .. message)
+end
+
+local function num(value, default)
+  if value == nil or value == false or value == '' then return default end
+  return tonumber(value)
+end
+
+local function hgetall(k)
+  local flat = redis.call('HGETALL', k)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function hset(k, fields)
+  local flat = {}
+  for f, v in pairs(fields) do
+    flat[#flat + 1] = f
+    flat[#flat + 1] = tostring(v)
+  end
+  if #flat > 0 then redis.call('HSET', k, unpack(flat)) end
+end
+
+local function decode(json, default)
+  if json == nil or json == '' then return default end
+  return cjson.decode(json)
+end
+
+-- Idempotency: an earlier answer to the same method and request_id, if any.
+local function replay()
+  if A.request_id == nil or A.request_id == '' then return nil end
+  local stored = redis.call('GET', key('req', A.method, A.request_id))
+  if not stored then return nil end
+  local fingerprint, answer = string.match(stored, '^([^\n]*)\n(.*)$')
+  if fingerprint ~= (A.fingerprint or '') then
+    return fail('INVALID_ARGUMENT', 'REQUEST_ID_REUSED',
+                'request_id was used before with a different request')
+  end
+  return answer
+end
+
+-- Changes to append to the log when the script ends successfully.
+local CHANGES = {}
+local function log_change(kind, fields)
+  fields.t = kind
+  fields.at = NOW
+  CHANGES[#CHANGES + 1] = fields
+end
+
+-- Ends a successful script: the answer is remembered for its request_id and the changes are
+-- appended to the log, all in this one atomic step.
+local function finish(result)
+  local answer = cjson.encode(result)
+  if A.request_id ~= nil and A.request_id ~= '' then
+    redis.call('SET', key('req', A.method, A.request_id), (A.fingerprint or '') .. '\n' .. answer,
+               'EX', 86400)
+  end
+  for _, change in ipairs(CHANGES) do
+    redis.call('XADD', LOG, 'MAXLEN', '~', '1000000', '*', 'c', cjson.encode(change))
+  end
+  return answer
+end
+
+local function handled_today(op)
+  if num(op.handled_day, -1) ~= DAY then return 0 end
+  return num(op.handled, 0)
+end
+
+-- The operator's place among the available operators of one membership.
+local function operator_score(queue, membership, op)
+  local strategy = num(redis.call('HGET', queue_key(queue), 'strategy'), 1)
+  local idle = NOW - EPOCH_2020
+  local base
+  if strategy == 2 then      -- fewest calls today, then longest idle
+    base = math.min(handled_today(op), 9999) * 1e9 + math.floor(idle / 1000)
+  elseif strategy == 3 then  -- highest skill level, then longest idle
+    base = (10 - num(membership.level, 1)) * 1e12 + idle
+  elseif strategy == 4 then  -- round robin: a fixed order of the members
+    base = num(membership.ord, 0)
+  else                       -- longest idle (and random, which picks within the lowest band)
+    base = idle
+  end
+  return num(membership.penalty, 0) * 1e13 + base
+end
+
+local function memberships(op) return decode(op.queues, {}) end
+
+-- Puts an operator into the available sets of their queues.
+local function make_available(op_id, op)
+  for _, m in ipairs(memberships(op)) do
+    if not m.paused and redis.call('HGET', queue_key(m.q), 'deleted') ~= '1' then
+      redis.call('ZADD', queue_ops(m.q, m.tier or 1), exact(operator_score(m.q, m, op)), op_id)
+    end
+  end
+end
+
+local function make_unavailable(op_id, op)
+  for _, m in ipairs(memberships(op)) do
+    redis.call('ZREM', queue_ops(m.q, m.tier or 1), op_id)
+  end
+end
+
+-- A change of an operator's state: recorded with what the log and the views need.
+local function set_operator_state(op_id, op, state, reason, extra)
+  local previous = op.state or 'OFFLINE'
+  local previous_since = num(op.since, NOW)
+  local fields = {state = state, reason = reason or '', since = NOW, by = A.changed_by or ''}
+  if extra then for f, v in pairs(extra) do fields[f] = v end end
+  hset(op_key(op_id), fields)
+  for f, v in pairs(fields) do op[f] = tostring(v) end
+  log_change('operator_state', {op = op_id, prev = previous, prev_ms = NOW - previous_since,
+                                state = state, reason = reason or '', call = op.call or '',
+                                by = A.changed_by or '', team = op.team or '',
+                                queues = op.queues or '[]'})
+end
+
+local function call_snapshot(call_id) return hgetall(call_key(call_id)) end
+
+local function log_call(kind, call_id, extra)
+  local fields = extra or {}
+  fields.call = call_id
+  fields.snap = call_snapshot(call_id)
+  log_change(kind, fields)
+end
+
+local function call_score(priority, queued_at)
+  return (9 - priority) * 1e13 + (queued_at - EPOCH_2020)
+end
+
+local function enqueue(queue, call_id, score)
+  redis.call('ZADD', queue_calls(queue), score, call_id)  -- score: exact text from the call hash
+  redis.call('SADD', WAITING_QUEUES, queue)
+end
+
+local function dequeue(queue, call_id)
+  redis.call('ZREM', queue_calls(queue), call_id)
+  if redis.call('ZCARD', queue_calls(queue)) == 0 then redis.call('SREM', WAITING_QUEUES, queue) end
+end
+
+-- The available operator who should take `call` of `queue`, or nil.
+-- An operator who declined or missed a call is not offered it again for SKIP_MS while
+-- others may take it; after that (one operator on duty) it comes back to them.
+local SKIP_MS = 5000
+local function skipped_operator(call)
+  if num(call.skip_until, 0) <= NOW then return '' end
+  return call.skip_op or ''
+end
+
+local function pick_operator(queue, qc, call)
+  local tiers = decode(qc.tiers, {1})
+  local tier_wait = num(qc.tier_wait_ms, 0)
+  local waited = NOW - num(call.t_queue, NOW)
+  local need_deesc = call.abusive == '1' and (qc.deesc or '') ~= ''
+  local strategy = num(qc.strategy, 1)
+  for _, tier in ipairs(tiers) do
+    if tier > 1 and tier_wait > 0 and waited < (tier - 1) * tier_wait then return nil end
+    local zset = queue_ops(queue, tier)
+    local candidates
+    if strategy == 5 then
+      -- Random among the operators of the lowest penalty band.
+      candidates = {}
+      local first = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')
+      if #first > 0 then
+        local band = math.floor(tonumber(first[2]) / 1e13)
+        local band_members = redis.call('ZRANGEBYSCORE', zset, exact(band * 1e13),
+                                        '(' .. exact((band + 1) * 1e13), 'LIMIT', 0, 64)
+        local start = (num(A.random, 0) % #band_members)
+        for i = 0, #band_members - 1 do
+          candidates[#candidates + 1] = band_members[((start + i) % #band_members) + 1]
+        end
+      end
+    elseif strategy == 4 then
+      -- Round robin: the first member after the last one served, wrapping around.
+      local pointer = qc['rr:' .. tier] or '-1'
+      candidates = redis.call('ZRANGEBYSCORE', zset, '(' .. pointer, '+inf', 'LIMIT', 0, 16)
+      for _, id in ipairs(redis.call('ZRANGE', zset, 0, 15)) do candidates[#candidates + 1] = id end
+    else
+      candidates = redis.call('ZRANGE', zset, 0, 15)
+    end
+    local skip = skipped_operator(call)
+    for _, candidate in ipairs(candidates) do
+      if candidate ~= skip and
+          (not need_deesc or redis.call('SISMEMBER', queue_deesc(queue), candidate) == 1) then
+        if strategy == 4 then
+          redis.call('HSET', queue_key(queue), 'rr:' .. tier, redis.call('ZSCORE', zset, candidate))
+        end
+        return candidate
+      end
+    end
+  end
+  return nil
+end
+
+-- Offers `call` to `op_id`: both RESERVED, the offer's expiry in the reservations set.
+local function reserve(queue, call_id, call, op_id)
+  local op = hgetall(op_key(op_id))
+  make_unavailable(op_id, op)
+  dequeue(queue, call_id)
+  local attempt = num(call.attempt, 0) + 1
+  local reservation = call_id .. '/reservations/' .. attempt
+  local ring_ms = num(redis.call('HGET', queue_key(queue), 'ring_ms'), 20000)
+  local offers = decode(call.offers, {})
+  offers[#offers + 1] = {op = op_id, attempt = attempt, at = NOW, exp = NOW + ring_ms}
+  hset(call_key(call_id), {state = 'RESERVED', op = op_id, team = op.team or '',
+                           res = reservation, attempt = attempt, t_reserve = NOW,
+                           res_exp = NOW + ring_ms, accepted = 0, skip_op = '',
+                           offers = cjson.encode(offers)})
+  redis.call('ZADD', RESERVATIONS, exact(NOW + ring_ms), call_id)
+  set_operator_state(op_id, op, 'RESERVED', '', {call = call_id, res = reservation})
+  log_call('call_reserved', call_id, {op = op_id, res = reservation, attempt = attempt,
+                                      exp = NOW + ring_ms})
+end
+
+-- Offers waiting calls of `queue` to available operators, head first, at most `budget` times.
+local function route_queue(queue, budget)
+  local qc = hgetall(queue_key(queue))
+  if qc.deleted == '1' then return 0 end
+  local routed = 0
+  local skipped = 0
+  while routed < budget and skipped < 64 do
+    local ids = redis.call('ZRANGE', queue_calls(queue), skipped, skipped + 7)
+    if #ids == 0 then return routed end
+    local matched = false
+    for _, id in ipairs(ids) do
+      local call = hgetall(call_key(id))
+      local op_id = pick_operator(queue, qc, call)
+      if op_id then
+        reserve(queue, id, call, op_id)
+        routed = routed + 1
+        matched = true
+        break
+      end
+      -- A call waiting for a particular kind of operator (de-escalation, not the one who just
+      -- declined it) must not hold back the calls behind it; any other call finding no
+      -- operator means none is available for this queue now.
+      local special = (call.abusive == '1' and (qc.deesc or '') ~= '') or
+                      skipped_operator(call) ~= ''
+      if not special then return routed end
+      skipped = skipped + 1
+    end
+    if not matched and #ids < 8 then return routed end
+  end
+  return routed
+end
+
+-- Routes every queue an operator serves (after they become available).
+local function route_operator_queues(op)
+  for _, m in ipairs(memberships(op)) do route_queue(m.q, 4) end
+end
+
+local function end_call_live(call_id)
+  redis.call('EXPIRE', call_key(call_id), LIVE_TTL)
+end
+
+-- 1-based place of a waiting call in its queue; 0 when it is not waiting.
+local function position_of(queue, call_id)
+  local rank = redis.call('ZRANK', queue_calls(queue), call_id)
+  if not rank then return 0 end
+  return rank + 1
+end
+
+-- Expected wait of the call at `position`: the calls ahead of it shared among the queue's
+-- logged-in operators, each taking the queue's average handling time.
+local function estimated_wait_ms(queue, position)
+  if position <= 0 then return 0 end
+  local staff = math.max(1, redis.call('SCARD', queue_staff(queue)))
+  local aht = num(redis.call('HGET', queue_key(queue), 'aht_ms'), 180000)
+  return math.floor(math.ceil(position / staff) * aht)
+end
+
+-- Logged-in operators are counted per queue for the estimated wait.
+local function set_staffed(op_id, op, staffed)
+  for _, m in ipairs(memberships(op)) do
+    if staffed then redis.call('SADD', queue_staff(m.q), op_id)
+    else redis.call('SREM', queue_staff(m.q), op_id) end
+  end
+end
+
+-- Ends an offer that is still pending without the operator's fault (the caller hung up, the
+-- operator logged out, a supervisor moved them): the operator is not charged a miss.
+-- Records how the call's current offer ended (REJECTED, EXPIRED or CANCELLED) in its history.
+local function close_offer(call_id, call, outcome, reason)
+  local offers = decode(call.offers, {})
+  local last = offers[#offers]
+  if last == nil or last.out ~= nil then return end
+  last.out = outcome
+  last.closed = NOW
+  if reason and reason ~= '' then last.reason = reason end
+  call.offers = cjson.encode(offers)
+  hset(call_key(call_id), {offers = call.offers})
+end
+
+local function cancel_reservation(call_id, call, reason)
+  redis.call('ZREM', RESERVATIONS, call_id)
+  close_offer(call_id, call, 'CANCELLED', reason)
+  log_change('reservation_cancelled', {call = call_id, op = call.op, res = call.res,
+                                       reason = reason, snap = call})
+end
+
+-- Puts a call whose offer ended back at its original place in its queue.
+local function requeue(call_id, call, skip_op, outcome, reason)
+  if outcome then close_offer(call_id, call, outcome, reason) end
+  hset(call_key(call_id), {state = 'QUEUED', op = '', res = '', accepted = 0,
+                           skip_op = skip_op or '', skip_until = NOW + SKIP_MS})
+  enqueue(call.queue, call_id, call.score)
+  log_call('call_queued', call_id, {requeued = true,
+                                    position = position_of(call.queue, call_id)})
+end
+
+-- The operator is free again: AVAILABLE (or the state they asked for meanwhile) and offered
+-- the next waiting call.
+local function release_operator(op_id, op)
+  local pending = op.pending_state or ''
+  local extra = {call = '', res = '', pending_state = '', pending_reason = '', wrap_dl = ''}
+  redis.call('ZREM', WRAPUPS, op_id)
+  if pending == 'OFFLINE' then
+    set_staffed(op_id, op, false)
+    redis.call('ZREM', HEARTBEATS, op_id)
+    extra.session = ''
+    set_operator_state(op_id, op, 'OFFLINE', op.pending_reason or '', extra)
+  elseif pending == 'NOT_READY' then
+    set_operator_state(op_id, op, 'NOT_READY', op.pending_reason or '', extra)
+  else
+    set_operator_state(op_id, op, 'AVAILABLE', '', extra)
+    make_available(op_id, op)
+    route_operator_queues(op)
+  end
+end

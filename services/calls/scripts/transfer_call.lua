@@ -1,0 +1,80 @@
+-- A cold transfer of a connected call to a queue or an operator: the old leg ends TRANSFERRED
+-- (its operator writes its wrap-up) and a new leg of the same chain is queued in the target
+-- queue, or offered to the target operator at once.
+-- ARGV[1]: {op, call, new_call, to_queue, to_operator, notes, random, request_id, method,
+--           fingerprint}
+-- Returns: {call, snap, new_call, new_snap}
+local earlier = replay()
+if earlier then return earlier end
+local call = hgetall(call_key(A.call))
+if call.state == nil then
+  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
+end
+if call.state ~= 'CONNECTED' then
+  return fail('FAILED_PRECONDITION', 'NOT_CONNECTED', 'call ' .. A.call .. ' is ' .. call.state)
+end
+if call.op ~= A.op then
+  return fail('FAILED_PRECONDITION', 'NOT_YOUR_CALL',
+              'call ' .. A.call .. ' is not handled by operator ' .. A.op)
+end
+local target_queue = A.to_queue ~= '' and A.to_queue or call.queue
+local qc = hgetall(queue_key(target_queue))
+if qc.strategy == nil then
+  return fail('NOT_FOUND', 'QUEUE_NOT_FOUND', 'queue ' .. target_queue .. ' does not exist')
+end
+if qc.deleted == '1' then
+  return fail('FAILED_PRECONDITION', 'QUEUE_DELETED', 'queue ' .. target_queue .. ' is deleted')
+end
+local target_op
+if A.to_operator ~= '' then
+  target_op = hgetall(op_key(A.to_operator))
+  if target_op.team == nil then
+    return fail('NOT_FOUND', 'OPERATOR_NOT_FOUND', 'operator ' .. A.to_operator .. ' does not exist')
+  end
+  if target_op.state ~= 'AVAILABLE' then
+    return fail('FAILED_PRECONDITION', 'OPERATOR_NOT_AVAILABLE',
+                'operator ' .. A.to_operator .. ' is ' .. (target_op.state or 'OFFLINE'))
+  end
+end
+-- The old leg.
+local old_fields = {state = 'TRANSFERRED', t_end = NOW, next = A.new_call, tr_from = A.op,
+                    transfer = cjson.encode({from = A.op, to_queue = A.to_queue,
+                                             to_op = A.to_operator, notes = A.notes or ''})}
+if (call.hold_start or '') ~= '' then
+  local holds = decode(call.holds, {})
+  holds[#holds + 1] = {s = num(call.hold_start, NOW), e = NOW}
+  old_fields.holds = cjson.encode(holds)
+  old_fields.hold_start = ''
+end
+hset(call_key(A.call), old_fields)
+local wrap_ms = num(redis.call('HGET', queue_key(call.queue), 'wrap_ms'), 120000)
+local op = hgetall(op_key(A.op))
+redis.call('ZADD', WRAPUPS, exact(NOW + wrap_ms), A.op)
+set_operator_state(A.op, op, 'WRAP_UP', '', {wrap_dl = NOW + wrap_ms})
+log_call('call_transferred', A.call, {new_call = A.new_call, to_queue = A.to_queue,
+                                      to_op = A.to_operator})
+-- The new leg, at the back of the target queue with the call's priority.
+local priority = num(call.prio, 0)
+local score = exact(call_score(priority, NOW))
+hset(call_key(A.new_call), {
+  state = 'QUEUED', dir = call.dir, site = call.site, queue = target_queue,
+  orig_queue = target_queue, prio = priority, rprio = call.rprio, vip = call.vip,
+  abusive = call.abusive, customer = call.customer, lookup = call.lookup, cnum = call.cnum,
+  dnum = call.dnum, attrs = call.attrs, adapter = call.adapter, tel_id = call.tel_id,
+  campaign = call.campaign, chain_root = call.chain_root, prev = A.call, t_offer = NOW,
+  t_queue = NOW, score = score, attempt = 0, ver = 1})
+if (call.adapter or '') ~= '' and (call.tel_id or '') ~= '' then
+  redis.call('SET', key('tel', call.adapter, call.tel_id), A.new_call, 'EX', LIVE_TTL)
+end
+log_call('call_offered', A.new_call)
+if target_op then
+  local new_call = hgetall(call_key(A.new_call))
+  hset(call_key(A.new_call), {t_queue = NOW})
+  reserve(target_queue, A.new_call, new_call, A.to_operator)
+else
+  enqueue(target_queue, A.new_call, score)
+  log_call('call_queued', A.new_call, {position = position_of(target_queue, A.new_call)})
+  route_queue(target_queue, 4)
+end
+return finish({call = A.call, snap = hgetall(call_key(A.call)), new_call = A.new_call,
+               new_snap = hgetall(call_key(A.new_call))})
