@@ -1,0 +1,1180 @@
+// The calls service as it runs: two cc-calls replicas and a cc-customers process, real gRPC,
+// the real PostgreSQL and Redis of the test run. Every test sets up its own queues and operators
+// (the suite shares one site), and spreads its calls over both replicas, so that each
+// capability is shown to hold across replicas.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/event_stream.h"
+#include "common/ids.h"
+#include "common/pg_util.h"
+#include "common/redis.h"
+#include "common/testing/test_servers.h"
+#include "contactcentre/events/v1/event.pb.h"
+#include "services/calls/testing/calls_cluster.h"
+
+namespace contactcentre::calls {
+namespace {
+
+using common::testing::TestDatabase;
+using common::testing::TestServers;
+using testing::CallsCluster;
+using testing::ReservationOf;
+using testing::Rpc;
+using testing::Scenario;
+using Stub = v1::CallsService::Stub;
+using AdminStub = v1::CallsAdminService::Stub;
+
+// Collects the events of one operator's desktop stream on a thread of its own.
+class OperatorDesktop {
+ public:
+  OperatorDesktop(Stub& stub, const std::string& op, const std::string& session) {
+    v1::WatchOperatorEventsRequest request;
+    request.set_operator_(op);
+    request.set_session_id(session);
+    reader_ = stub.WatchOperatorEvents(&context_, request);
+    thread_ = std::thread([this] {
+      v1::OperatorEvent event;
+      while (reader_->Read(&event)) {
+        absl::MutexLock lock(&mutex_);
+        events_.push_back(event);
+      }
+    });
+  }
+  ~OperatorDesktop() {
+    context_.TryCancel();
+    thread_.join();
+  }
+
+  // Waits up to 10 s for an event that `matches`.
+  std::optional<v1::OperatorEvent> WaitFor(
+      const std::function<bool(const v1::OperatorEvent&)>& matches) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    absl::MutexLock lock(&mutex_);
+    size_t seen = 0;
+    while (true) {
+      for (; seen < events_.size(); ++seen) {
+        if (matches(events_[seen])) return events_[seen];
+      }
+      if (mutex_.AwaitWithDeadline(
+              absl::Condition(
+                  +[](std::pair<std::vector<v1::OperatorEvent>*, size_t*>* arg) {
+                    return arg->first->size() > *arg->second;
+                  },
+                  new std::pair<std::vector<v1::OperatorEvent>*, size_t*>(&events_, &seen)),
+              deadline) == false) {
+        return std::nullopt;
+      }
+    }
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::OperatorEvent>> reader_;
+  absl::Mutex mutex_;
+  std::vector<v1::OperatorEvent> events_ ABSL_GUARDED_BY(mutex_);
+  std::thread thread_;
+};
+
+class CallsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { StartCluster({}); }
+  static void TearDownTestSuite() {
+    cluster_.reset();
+    common::testing::DeleteSiteKeys(*site_);
+    calls_db_.reset();
+    customers_db_.reset();
+  }
+
+  // The processes' logs: build/Testing/calls-<site>/.
+  static std::string LogDir() {
+    const std::string dir = absl::StrCat(common::testing::BinaryDir(), "/Testing/calls-", *site_);
+    std::filesystem::create_directories(dir);
+    return dir;
+  }
+
+  static void StartCluster(std::vector<std::string> flags) {
+    calls_db_ = std::make_unique<TestDatabase>();
+    customers_db_ = std::make_unique<TestDatabase>();
+    site_ = new std::string(common::testing::UniqueTestSite());
+    const TestServers& servers = TestServers::Get();
+    auto cluster = CallsCluster::Start(
+        {.binary_dir = common::testing::BinaryDir(),
+         .calls_dsn = calls_db_->dsn(),
+         .customers_dsn = customers_db_->dsn(),
+         .redis_address = absl::StrCat(servers.redis_host, ":", servers.redis_port),
+         .site = *site_,
+         .replicas = 2,
+         .calls_flags = std::move(flags),
+         .log_dir = LogDir()});
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = std::move(*cluster);
+  }
+
+  Stub& calls(int replica = 0) { return cluster_->calls(replica); }
+  AdminStub& admin() { return cluster_->admin(0); }
+  Scenario& scenario() { return scenario_; }
+
+  // A queue with one member logged in, for the many tests that need just that.
+  struct Desk {
+    v1::Queue queue;
+    v1::Operator op;
+    std::string session;
+  };
+  Desk OneOperatorQueue(const std::function<void(v1::Queue&)>& customize = {}) {
+    Desk desk;
+    auto queue = scenario_.CreateQueue("Billing", customize);
+    EXPECT_TRUE(queue.ok()) << queue.status();
+    auto op = scenario_.CreateOperator("Anna");
+    EXPECT_TRUE(op.ok()) << op.status();
+    if (!queue.ok() || !op.ok()) return desk;
+    desk.queue = *queue;
+    desk.op = *op;
+    auto member = scenario_.AddMember(desk.queue, desk.op);
+    EXPECT_TRUE(member.ok()) << member.status();
+    auto presence = scenario_.LogIn(desk.op);
+    EXPECT_TRUE(presence.ok()) << presence.status();
+    if (presence.ok()) desk.session = presence->session_id();
+    return desk;
+  }
+
+  v1::Call Offer(const v1::Queue& queue, int replica = 0, int priority = -1,
+                 const std::string& caller = "") {
+    auto offered = scenario_.Offer(queue, caller, priority, replica);
+    EXPECT_TRUE(offered.ok()) << offered.status();
+    return offered.ok() ? offered->call() : v1::Call();
+  }
+
+  absl::StatusOr<v1::Call> Accept(const v1::Call& call, int replica = 0) {
+    v1::AcceptReservationRequest request;
+    request.set_reservation(ReservationOf(call));
+    return Rpc(calls(replica), &Stub::AcceptReservation, request);
+  }
+  absl::StatusOr<v1::Call> Connect(const v1::Call& call, int replica = 0) {
+    v1::ConnectCallRequest request;
+    request.set_call(call.name());
+    return Rpc(calls(replica), &Stub::ConnectCall, request);
+  }
+  absl::StatusOr<v1::Call> HangUp(const v1::Call& call, int replica = 0,
+                                  v1::CallEndReason reason = v1::CALL_END_REASON_CUSTOMER_HUNG_UP) {
+    v1::HangUpRequest request;
+    request.set_call(call.name());
+    request.set_end_reason(reason);
+    return Rpc(calls(replica), &Stub::HangUp, request);
+  }
+  absl::StatusOr<v1::Call> WrapUp(const v1::Call& call, const std::string& disposition,
+                                  int replica = 0) {
+    v1::CompleteWrapUpRequest request;
+    request.set_call(call.name());
+    request.mutable_wrap_up()->set_disposition(disposition);
+    request.mutable_wrap_up()->set_topic("billing");
+    request.mutable_wrap_up()->set_notes("explained the invoice");
+    return Rpc(calls(replica), &Stub::CompleteWrapUp, request);
+  }
+  absl::StatusOr<v1::OperatorPresence> Presence(const v1::Operator& op, int replica = 0) {
+    v1::GetOperatorPresenceRequest request;
+    request.set_operator_(op.name());
+    return Rpc(calls(replica), &Stub::GetOperatorPresence, request);
+  }
+  absl::StatusOr<v1::OperatorPresence> SetState(const Desk& desk, v1::OperatorState state,
+                                                const std::string& reason = "", int replica = 0) {
+    v1::SetPresenceRequest request;
+    request.set_operator_(desk.op.name());
+    request.set_session_id(desk.session);
+    request.set_state(state);
+    request.set_reason_code(reason);
+    return Rpc(calls(replica), &Stub::SetPresence, request);
+  }
+  absl::StatusOr<v1::Call> GetCall(const std::string& name, int replica = 0) {
+    v1::GetCallRequest request;
+    request.set_name(name);
+    return Rpc(calls(replica), &Stub::GetCall, request);
+  }
+
+  // The call as GetCall shows it once `done` holds (the relay writes records asynchronously).
+  v1::Call WaitForCall(const std::string& name, const std::function<bool(const v1::Call&)>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(15);
+    absl::StatusOr<v1::Call> call;
+    while (absl::Now() < deadline) {
+      call = GetCall(name, 1);
+      if (call.ok() && done(*call)) return *call;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "call " << name << " never reached the expected state; last: "
+                  << (call.ok() ? call->DebugString() : call.status().ToString());
+    return call.ok() ? *call : v1::Call();
+  }
+
+  // Waits until the operator's presence satisfies `done`.
+  v1::OperatorPresence WaitForPresence(const v1::Operator& op,
+                                       const std::function<bool(const v1::OperatorPresence&)>& done,
+                                       absl::Duration timeout = absl::Seconds(15)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    absl::StatusOr<v1::OperatorPresence> presence;
+    while (absl::Now() < deadline) {
+      presence = Presence(op, 1);
+      if (presence.ok() && done(*presence)) return *presence;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "operator " << op.name() << " never reached the expected presence; last: "
+                  << (presence.ok() ? presence->DebugString() : presence.status().ToString());
+    return presence.ok() ? *presence : v1::OperatorPresence();
+  }
+
+  // The public events of the site's stream about `call` (by name), in order.
+  std::vector<events::v1::Event> EventsOf(const std::string& call) {
+    auto redis = common::RedisClient::Create(TestServers::Get().Redis());
+    auto reply = (*redis)->Command({"XRANGE", common::EventStreamKey(*site_), "-", "+"});
+    std::vector<events::v1::Event> found;
+    if (!reply.ok()) return found;
+    for (const auto& entry : reply->elements) {
+      const auto& fields = entry.elements[1].elements;
+      for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i].str != "event") continue;
+        events::v1::Event event;
+        event.ParseFromString(fields[i + 1].str);
+        if (event.DebugString().find(call) != std::string::npos) found.push_back(event);
+      }
+    }
+    return found;
+  }
+
+  int64_t CountRecords(const std::string& call_name) {
+    pqxx::connection connection(calls_db_->dsn());
+    pqxx::work txn(connection);
+    return txn
+        .exec_params1("SELECT count(*) FROM call_records WHERE id = $1::uuid",
+                      call_name.substr(strlen("calls/")))[0]
+        .as<int64_t>();
+  }
+
+  static inline std::unique_ptr<TestDatabase> calls_db_;
+  static inline std::unique_ptr<TestDatabase> customers_db_;
+  static inline std::string* site_ = nullptr;
+  static inline std::unique_ptr<CallsCluster> cluster_;
+  Scenario scenario_{cluster_.get()};
+};
+
+std::vector<v1::OperatorPresence> PresencesOf(const v1::WatchOperatorsResponse& update) {
+  if (update.has_changed()) return {update.changed()};
+  return {update.snapshot().presences().begin(), update.snapshot().presences().end()};
+}
+
+std::vector<v1::QueueStatus> StatusesOf(const v1::WatchQueuesResponse& update) {
+  if (update.has_changed()) return {update.changed()};
+  return {update.snapshot().queues().begin(), update.snapshot().queues().end()};
+}
+
+bool HasCode(const absl::Status& status, absl::StatusCode code, absl::string_view text = "") {
+  return status.code() == code && absl::StrContains(absl::string_view(status.message()), text);
+}
+
+TEST_F(CallsTest, AdminConfigurationReachesRoutingAndTheOperatorSeesTheOffer) {
+  Desk desk = OneOperatorQueue();
+  OperatorDesktop desktop(calls(1), desk.op.name(), desk.session);
+  ASSERT_TRUE(desktop.WaitFor([](const auto& e) { return e.has_snapshot(); }));
+
+  const v1::Call call = Offer(desk.queue, /*replica=*/0);
+  EXPECT_EQ(call.state(), v1::CALL_STATE_RESERVED);
+  EXPECT_EQ(call.operator_(), desk.op.name());
+  EXPECT_EQ(call.queue(), desk.queue.name());
+  ASSERT_EQ(call.reservations_size(), 1);
+  EXPECT_EQ(call.reservations(0).state(), v1::RESERVATION_STATE_PENDING);
+
+  // The desktop watches replica 1; the offer was made on replica 0.
+  auto offered = desktop.WaitFor([&](const auto& e) {
+    return e.has_reservation_offered() && e.reservation_offered().call().name() == call.name();
+  });
+  ASSERT_TRUE(offered.has_value());
+  EXPECT_EQ(offered->reservation_offered().reservation().name(), ReservationOf(call));
+
+  auto presence = Presence(desk.op, 1);
+  ASSERT_TRUE(presence.ok());
+  EXPECT_EQ(presence->state(), v1::OPERATOR_STATE_RESERVED);
+}
+
+TEST_F(CallsTest, TheFullLifecycleIsRecordedWithEveryTimestampAndEvent) {
+  Desk desk = OneOperatorQueue();
+  const v1::Call offered = Offer(desk.queue, 0, -1, "+7 495 111 22 33");
+  ASSERT_EQ(offered.state(), v1::CALL_STATE_RESERVED);
+
+  ASSERT_TRUE(Accept(offered, 1).ok());
+  auto connected = Connect(offered, 0);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  EXPECT_EQ(connected->state(), v1::CALL_STATE_CONNECTED);
+
+  v1::HoldCallRequest hold;
+  hold.set_call(offered.name());
+  ASSERT_TRUE(Rpc(calls(1), &Stub::HoldCall, hold).ok());
+  v1::ResumeCallRequest resume;
+  resume.set_call(offered.name());
+  ASSERT_TRUE(Rpc(calls(0), &Stub::ResumeCall, resume).ok());
+
+  auto ended = HangUp(offered, 1);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->state(), v1::CALL_STATE_WRAP_UP);
+  EXPECT_EQ(WaitForPresence(desk.op,
+                            [](const auto& p) { return p.state() == v1::OPERATOR_STATE_WRAP_UP; })
+                .state(),
+            v1::OPERATOR_STATE_WRAP_UP);
+
+  // A disposition the queue does not have is refused and changes nothing.
+  auto wrong = WrapUp(offered, "no_such_code", 0);
+  EXPECT_TRUE(HasCode(wrong.status(), absl::StatusCode::kInvalidArgument, "disposition"))
+      << wrong.status();
+  auto completed = WrapUp(offered, "resolved", 0);
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_EQ(completed->state(), v1::CALL_STATE_COMPLETED);
+
+  const v1::Call record = WaitForCall(offered.name(), [](const v1::Call& c) {
+    return c.state() == v1::CALL_STATE_COMPLETED && c.has_wrap_up_time();
+  });
+  EXPECT_EQ(record.customer_number().e164(), "+74951112233");
+  EXPECT_EQ(record.operator_(), desk.op.name());
+  EXPECT_EQ(record.wrap_up().disposition(), "resolved");
+  EXPECT_EQ(record.wrap_up().topic(), "billing");
+  EXPECT_EQ(record.wrap_up().notes(), "explained the invoice");
+  EXPECT_FALSE(record.missing_wrap_up());
+  for (const auto* time :
+       {&record.offer_time(), &record.queue_time(), &record.reserve_time(), &record.accept_time(),
+        &record.connect_time(), &record.end_time(), &record.wrap_up_time()}) {
+    EXPECT_GT(time->seconds(), 0) << record.DebugString();
+  }
+  EXPECT_LE(common::TimeFromTimestamp(record.offer_time()),
+            common::TimeFromTimestamp(record.connect_time()));
+  EXPECT_LE(common::TimeFromTimestamp(record.connect_time()),
+            common::TimeFromTimestamp(record.end_time()));
+  ASSERT_EQ(record.holds_size(), 1);
+  EXPECT_TRUE(record.holds(0).has_end_time());
+  EXPECT_EQ(CountRecords(offered.name()), 1);
+
+  // The stream carries the lifecycle as public events.
+  std::set<events::v1::Event::PayloadCase> kinds;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && !kinds.contains(events::v1::Event::kWrapUpWritten)) {
+    kinds.clear();
+    for (const auto& event : EventsOf(offered.name())) kinds.insert(event.payload_case());
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  for (auto kind : {events::v1::Event::kCallOffered, events::v1::Event::kCallReserved,
+                    events::v1::Event::kCallConnected, events::v1::Event::kCallHeld,
+                    events::v1::Event::kCallCompleted, events::v1::Event::kWrapUpWritten}) {
+    EXPECT_TRUE(kinds.contains(kind)) << "missing event " << kind;
+  }
+
+  // Back to AVAILABLE after the wrap-up, with one call handled today.
+  auto presence = Presence(desk.op);
+  ASSERT_TRUE(presence.ok());
+  EXPECT_EQ(presence->state(), v1::OPERATOR_STATE_AVAILABLE);
+  EXPECT_EQ(presence->calls_handled_today(), 1);
+}
+
+TEST_F(CallsTest, NoCallIsOfferedDuringWrapUp) {
+  Desk desk = OneOperatorQueue();
+  const v1::Call first = Offer(desk.queue);
+  ASSERT_TRUE(Accept(first).ok());
+  ASSERT_TRUE(Connect(first).ok());
+  ASSERT_TRUE(HangUp(first).ok());
+
+  const v1::Call second = Offer(desk.queue, 1);
+  EXPECT_EQ(second.state(), v1::CALL_STATE_QUEUED) << second.DebugString();
+  EXPECT_TRUE(second.operator_().empty());
+
+  ASSERT_TRUE(WrapUp(first, "resolved").ok());
+  // The wrap-up frees the operator, who gets the waiting call at once.
+  const v1::Call routed = WaitForCall(
+      second.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+  EXPECT_EQ(routed.operator_(), desk.op.name());
+}
+
+TEST_F(CallsTest, WrongStateGetsFailedPreconditionAndBadInputNamesTheField) {
+  Desk desk = OneOperatorQueue();
+  const v1::Call call = Offer(desk.queue);
+  // Not connected yet: no wrap-up, no hold.
+  EXPECT_TRUE(HasCode(WrapUp(call, "resolved").status(), absl::StatusCode::kFailedPrecondition));
+  v1::HoldCallRequest hold;
+  hold.set_call(call.name());
+  EXPECT_EQ(Rpc(calls(), &Stub::HoldCall, hold).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  v1::OfferCallRequest no_call_id;
+  no_call_id.set_queue(desk.queue.name());
+  EXPECT_TRUE(HasCode(Rpc(calls(), &Stub::OfferCall, no_call_id).status(),
+                      absl::StatusCode::kInvalidArgument, "telephony_call_id"));
+  v1::OfferCallRequest bad_priority;
+  bad_priority.set_telephony_call_id("x");
+  bad_priority.set_queue(desk.queue.name());
+  bad_priority.set_priority(12);
+  EXPECT_TRUE(HasCode(Rpc(calls(), &Stub::OfferCall, bad_priority).status(),
+                      absl::StatusCode::kInvalidArgument, "priority"));
+  v1::OfferCallRequest unknown_queue;
+  unknown_queue.set_telephony_call_id("y");
+  unknown_queue.set_queue(absl::StrCat("queues/", common::NewId()));
+  EXPECT_EQ(Rpc(calls(), &Stub::OfferCall, unknown_queue).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(HasCode(GetCall("").status(), absl::StatusCode::kInvalidArgument, "name"));
+  EXPECT_EQ(GetCall(absl::StrCat("calls/", common::NewId())).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::AcceptReservationRequest bad_reservation;
+  bad_reservation.set_reservation("calls/x");
+  EXPECT_TRUE(HasCode(Rpc(calls(), &Stub::AcceptReservation, bad_reservation).status(),
+                      absl::StatusCode::kInvalidArgument, "reservation"));
+
+  // None of it changed the call.
+  auto still = GetCall(call.name());
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->state(), v1::CALL_STATE_RESERVED);
+}
+
+TEST_F(CallsTest, RequestIdsMakeRetriesSafeAndLostRacesGetAborted) {
+  Desk desk = OneOperatorQueue();
+  v1::OfferCallRequest offer;
+  offer.set_telephony_adapter("test");
+  offer.set_telephony_call_id(common::NewId());
+  offer.set_queue(desk.queue.name());
+  offer.set_request_id(common::NewId());
+  auto first = Rpc(calls(0), &Stub::OfferCall, offer);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // The same request again, on the other replica: the same call, not a second one.
+  auto again = Rpc(calls(1), &Stub::OfferCall, offer);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->call().name(), first->call().name());
+  // The same request_id with another request is refused.
+  offer.set_priority(3);
+  EXPECT_TRUE(HasCode(Rpc(calls(1), &Stub::OfferCall, offer).status(),
+                      absl::StatusCode::kInvalidArgument, "request_id"));
+
+  // The same reservation accepted twice at once, on two replicas: exactly one wins.
+  std::vector<absl::StatusOr<v1::Call>> results(2);
+  std::thread a([&] { results[0] = Accept(first->call(), 0); });
+  std::thread b([&] { results[1] = Accept(first->call(), 1); });
+  a.join();
+  b.join();
+  int ok = 0;
+  for (const auto& result : results) {
+    if (result.ok()) {
+      ++ok;
+    } else {
+      EXPECT_TRUE(result.status().code() == absl::StatusCode::kAborted ||
+                  result.status().code() == absl::StatusCode::kFailedPrecondition)
+          << result.status();
+    }
+  }
+  EXPECT_EQ(ok, 1);
+
+  // A request_id reused for a different request is refused.
+  v1::ConnectCallRequest connect;
+  connect.set_call(first->call().name());
+  connect.set_request_id(common::NewId());
+  ASSERT_TRUE(Rpc(calls(), &Stub::ConnectCall, connect).ok());
+  ASSERT_TRUE(Rpc(calls(1), &Stub::ConnectCall, connect).ok());  // a retry answers the same
+  // Connecting an ended call is a wrong-state call (a connected one again is a no-op: adapters
+  // repeat their reports).
+  ASSERT_TRUE(HangUp(first->call()).ok());
+  connect.clear_request_id();
+  EXPECT_TRUE(HasCode(Rpc(calls(), &Stub::ConnectCall, connect).status(),
+                      absl::StatusCode::kFailedPrecondition, "CALL_ENDED"));
+}
+
+TEST_F(CallsTest, RejectPutsTheCallBackAtItsPlaceAndMissesMakeTheOperatorNotReady) {
+  Desk desk = OneOperatorQueue([](v1::Queue& q) { q.set_max_misses_before_not_ready(2); });
+  const v1::Call first = Offer(desk.queue);
+  ASSERT_EQ(first.state(), v1::CALL_STATE_RESERVED);
+  const v1::Call second = Offer(desk.queue, 1);
+  ASSERT_EQ(second.state(), v1::CALL_STATE_QUEUED);
+
+  v1::RejectReservationRequest reject;
+  reject.set_reservation(ReservationOf(first));
+  reject.set_reason("busy");
+  auto after_reject = Rpc(calls(1), &Stub::RejectReservation, reject);
+  ASSERT_TRUE(after_reject.ok()) << after_reject.status();
+  EXPECT_EQ(after_reject->consecutive_misses(), 1);
+
+  // The rejected call keeps its place ahead of the later one; it is not offered straight
+  // back to the operator who rejected it, who gets the next call instead.
+  const v1::Call next = WaitForCall(
+      second.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+  EXPECT_EQ(next.operator_(), desk.op.name());
+  auto waiting = GetCall(first.name());
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(waiting->state(), v1::CALL_STATE_QUEUED);
+  ASSERT_EQ(waiting->reservations_size(), 1);
+  EXPECT_EQ(waiting->reservations(0).state(), v1::RESERVATION_STATE_REJECTED);
+
+  reject.set_reservation(ReservationOf(next));
+  auto second_miss = Rpc(calls(0), &Stub::RejectReservation, reject);
+  ASSERT_TRUE(second_miss.ok()) << second_miss.status();
+  EXPECT_EQ(second_miss->state(), v1::OPERATOR_STATE_NOT_READY);
+  EXPECT_EQ(second_miss->reason_code(), "missed_calls");
+  // Both calls wait; the first still first.
+  v1::GetQueuePositionRequest position;
+  position.set_call(first.name());
+  auto first_position = Rpc(calls(), &Stub::GetQueuePosition, position);
+  ASSERT_TRUE(first_position.ok());
+  EXPECT_EQ(first_position->position(), 1);
+  EXPECT_EQ(first_position->waiting_calls(), 2);
+  position.set_call(second.name());
+  auto second_position = Rpc(calls(), &Stub::GetQueuePosition, position);
+  ASSERT_TRUE(second_position.ok());
+  EXPECT_EQ(second_position->position(), 2);
+}
+
+TEST_F(CallsTest, AnUnansweredOfferTimesOutAndGoesBackToTheQueue) {
+  Desk desk = OneOperatorQueue([](v1::Queue& q) {
+    q.mutable_ring_timeout()->set_seconds(5);
+    q.set_max_misses_before_not_ready(1);
+  });
+  const v1::Call call = Offer(desk.queue);
+  ASSERT_EQ(call.state(), v1::CALL_STATE_RESERVED);
+  // Swept by whichever replica gets there first; nobody accepts.
+  const v1::Call requeued = WaitForCall(
+      call.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_QUEUED; });
+  EXPECT_TRUE(requeued.operator_().empty());
+  EXPECT_EQ(requeued.reservations(0).state(), v1::RESERVATION_STATE_EXPIRED);
+  auto presence = Presence(desk.op);
+  ASSERT_TRUE(presence.ok());
+  EXPECT_EQ(presence->state(), v1::OPERATOR_STATE_NOT_READY);
+  EXPECT_EQ(presence->reason_code(), "missed_calls");
+  // Accepting the expired offer now is refused.
+  EXPECT_EQ(Accept(call).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // Back to AVAILABLE: the waiting call is offered at once.
+  {
+    auto back = SetState(desk, v1::OPERATOR_STATE_AVAILABLE);
+    ASSERT_TRUE(back.ok()) << back.status();
+  }
+  WaitForCall(call.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+}
+
+TEST_F(CallsTest, HighestPriorityFirstAndOldestFirstWithinOnePriority) {
+  auto queue = *scenario().CreateQueue("Priorities");
+  auto op = *scenario().CreateOperator("Boris");
+  ASSERT_TRUE(scenario().AddMember(queue, op).ok());
+  // Calls wait while nobody is logged in.
+  std::vector<v1::Call> low, high;
+  for (int i = 0; i < 3; ++i) low.push_back(Offer(queue, i % 2, 1));
+  for (int i = 0; i < 3; ++i) high.push_back(Offer(queue, i % 2, 5));
+  for (const auto& call : low) ASSERT_EQ(call.state(), v1::CALL_STATE_QUEUED);
+
+  ASSERT_TRUE(scenario().LogIn(op).ok());
+  std::vector<std::string> served;
+  for (int i = 0; i < 6; ++i) {
+    // The operator's reserved call is the next one served.
+    auto presence =
+        WaitForPresence(op, [](const auto& p) { return p.state() == v1::OPERATOR_STATE_RESERVED; });
+    auto call =
+        GetCall(presence.current_call().empty() ? presence.reservation() : presence.current_call());
+    ASSERT_TRUE(call.ok()) << call.status() << presence.DebugString();
+    served.push_back(call->name());
+    auto completed = scenario().Complete(*call, "resolved", i % 2);
+    ASSERT_TRUE(completed.ok()) << completed.status();
+  }
+  std::vector<std::string> expected;
+  for (const auto& call : high) expected.push_back(call.name());
+  for (const auto& call : low) expected.push_back(call.name());
+  EXPECT_EQ(served, expected);
+}
+
+TEST_F(CallsTest, AbandonedCallsRecordWhereTheyWere) {
+  auto queue = *scenario().CreateQueue("Abandon");
+  const v1::Call waiting = Offer(queue);
+  ASSERT_EQ(waiting.state(), v1::CALL_STATE_QUEUED);
+  v1::GetQueuePositionRequest position;
+  position.set_call(waiting.name());
+  auto where = Rpc(calls(1), &Stub::GetQueuePosition, position);
+  ASSERT_TRUE(where.ok());
+  EXPECT_EQ(where->position(), 1);
+
+  auto abandoned = HangUp(waiting, 1);
+  ASSERT_TRUE(abandoned.ok()) << abandoned.status();
+  EXPECT_EQ(abandoned->state(), v1::CALL_STATE_ABANDONED);
+  EXPECT_EQ(abandoned->abandoned_in(), v1::CALL_STATE_QUEUED);
+  EXPECT_TRUE(abandoned->short_abandon());
+  const v1::Call record = WaitForCall(
+      waiting.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_ABANDONED; });
+  EXPECT_EQ(record.abandoned_in(), v1::CALL_STATE_QUEUED);
+  EXPECT_GT(record.end_time().seconds(), 0);
+  EXPECT_EQ(CountRecords(waiting.name()), 1);
+}
+
+TEST_F(CallsTest, TiersAreTriedInOrder) {
+  auto queue = *scenario().CreateQueue("Tiers");
+  auto first_tier = *scenario().CreateOperator("Tier one");
+  auto second_tier = *scenario().CreateOperator("Tier two");
+  ASSERT_TRUE(scenario().AddMember(queue, first_tier, 1).ok());
+  ASSERT_TRUE(scenario().AddMember(queue, second_tier, 2).ok());
+  ASSERT_TRUE(scenario().LogIn(second_tier).ok());
+  ASSERT_TRUE(scenario().LogIn(first_tier).ok());
+  const v1::Call one = Offer(queue);
+  EXPECT_EQ(one.operator_(), first_tier.name());
+  const v1::Call two = Offer(queue, 1);
+  EXPECT_EQ(two.operator_(), second_tier.name());
+}
+
+TEST_F(CallsTest, LongestIdleOperatorGetsTheCall) {
+  auto queue = *scenario().CreateQueue("Longest idle");
+  std::vector<v1::Operator> ops;
+  for (int i = 0; i < 3; ++i) {
+    ops.push_back(*scenario().CreateOperator(absl::StrCat("Idle ", i)));
+    ASSERT_TRUE(scenario().AddMember(queue, ops.back()).ok());
+  }
+  // Logged in in the order 2, 0, 1: 2 has been idle longest.
+  for (int i : {2, 0, 1}) {
+    ASSERT_TRUE(scenario().LogIn(ops[i]).ok());
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(Offer(queue).operator_(), ops[2].name());
+  EXPECT_EQ(Offer(queue, 1).operator_(), ops[0].name());
+  EXPECT_EQ(Offer(queue).operator_(), ops[1].name());
+}
+
+TEST_F(CallsTest, FewestCallsTodayGetsTheCall) {
+  auto queue = *scenario().CreateQueue(
+      "Fewest", [](v1::Queue& q) { q.set_strategy(v1::QUEUE_STRATEGY_FEWEST_CALLS_TODAY); });
+  auto busy = *scenario().CreateOperator("Busy");
+  auto fresh = *scenario().CreateOperator("Fresh");
+  ASSERT_TRUE(scenario().AddMember(queue, busy).ok());
+  ASSERT_TRUE(scenario().LogIn(busy).ok());
+  // `busy` handles two calls before `fresh` logs in.
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(scenario().Complete(Offer(queue), "resolved").ok());
+  ASSERT_TRUE(scenario().AddMember(queue, fresh).ok());
+  ASSERT_TRUE(scenario().LogIn(fresh).ok());
+  // `fresh` logged in last (longest idle would pick `busy`), but has handled fewer calls.
+  EXPECT_EQ(Offer(queue).operator_(), fresh.name());
+}
+
+TEST_F(CallsTest, HighestSkillLevelGetsTheCall) {
+  auto queue = *scenario().CreateQueue(
+      "Skilled", [](v1::Queue& q) { q.set_strategy(v1::QUEUE_STRATEGY_HIGHEST_SKILL); });
+  auto junior = *scenario().CreateOperator("Junior");
+  auto senior = *scenario().CreateOperator("Senior");
+  ASSERT_TRUE(scenario().AddMember(queue, senior, 1, 0, 9).ok());
+  ASSERT_TRUE(scenario().AddMember(queue, junior, 1, 0, 2).ok());
+  ASSERT_TRUE(scenario().LogIn(senior).ok());
+  ASSERT_TRUE(scenario().LogIn(junior).ok());
+  EXPECT_EQ(Offer(queue).operator_(), senior.name());
+  EXPECT_EQ(Offer(queue).operator_(), junior.name());
+}
+
+TEST_F(CallsTest, RoundRobinTakesMembersInTurn) {
+  auto queue = *scenario().CreateQueue(
+      "Round robin", [](v1::Queue& q) { q.set_strategy(v1::QUEUE_STRATEGY_ROUND_ROBIN); });
+  std::vector<v1::Operator> ops;
+  for (int i = 0; i < 3; ++i) {
+    ops.push_back(*scenario().CreateOperator(absl::StrCat("Robin ", i)));
+    ASSERT_TRUE(scenario().AddMember(queue, ops.back()).ok());
+    ASSERT_TRUE(scenario().LogIn(ops.back()).ok());
+  }
+  std::vector<std::string> order;
+  for (int round = 0; round < 6; ++round) {
+    const v1::Call call = Offer(queue, round % 2);
+    order.push_back(call.operator_());
+    ASSERT_TRUE(scenario().Complete(call, "resolved").ok());
+  }
+  // Each member once per round, in the same order both rounds.
+  std::set<std::string> first_round(order.begin(), order.begin() + 3);
+  EXPECT_EQ(first_round.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(order[i], order[i + 3]);
+}
+
+TEST_F(CallsTest, RandomSpreadsCallsOverMembers) {
+  auto queue = *scenario().CreateQueue(
+      "Random", [](v1::Queue& q) { q.set_strategy(v1::QUEUE_STRATEGY_RANDOM); });
+  std::vector<v1::Operator> ops;
+  for (int i = 0; i < 2; ++i) {
+    ops.push_back(*scenario().CreateOperator(absl::StrCat("Dice ", i)));
+    ASSERT_TRUE(scenario().AddMember(queue, ops.back()).ok());
+    ASSERT_TRUE(scenario().LogIn(ops.back()).ok());
+  }
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 40; ++i) {
+    const v1::Call call = Offer(queue, i % 2);
+    ++counts[call.operator_()];
+    ASSERT_TRUE(scenario().Complete(call, "resolved").ok());
+  }
+  // Each of two members picked at least 5 times in 40 (fails with probability ~1e-6).
+  EXPECT_EQ(counts.size(), 2u);
+  for (const auto& [op, count] : counts) EXPECT_GE(count, 5) << op;
+}
+
+TEST_F(CallsTest, OperatorsWithoutTheRequiredSkillAreNotOffered) {
+  auto skill = *scenario().CreateSkill("Mortgages");
+  auto queue = *scenario().CreateQueue("Mortgages", [&](v1::Queue& q) {
+    v1::SkillLevel* required = q.add_required_skills();
+    required->set_skill(skill.name());
+    required->set_level(5);
+  });
+  auto novice = *scenario().CreateOperator("Novice", [&](v1::Operator& o) {
+    v1::SkillLevel* level = o.add_skills();
+    level->set_skill(skill.name());
+    level->set_level(3);
+  });
+  auto expert = *scenario().CreateOperator("Expert", [&](v1::Operator& o) {
+    v1::SkillLevel* level = o.add_skills();
+    level->set_skill(skill.name());
+    level->set_level(7);
+  });
+  ASSERT_TRUE(scenario().AddMember(queue, novice).ok());
+  ASSERT_TRUE(scenario().AddMember(queue, expert).ok());
+  ASSERT_TRUE(scenario().LogIn(novice).ok());
+  const v1::Call waiting = Offer(queue);
+  EXPECT_EQ(waiting.state(), v1::CALL_STATE_QUEUED);
+  ASSERT_TRUE(scenario().LogIn(expert).ok());
+  EXPECT_EQ(WaitForCall(waiting.name(),
+                        [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; })
+                .operator_(),
+            expert.name());
+}
+
+TEST_F(CallsTest, VipCallersJumpTheQueueAndAbusiveOnesGoToDeEscalation) {
+  auto calm = *scenario().CreateSkill("De-escalation");
+  auto queue = *scenario().CreateQueue("Care", [&](v1::Queue& q) {
+    q.set_de_escalation_skill(calm.name());
+    q.set_de_escalation_min_level(5);
+    q.set_vip_priority_boost(4);
+  });
+  // Two customers: one VIP, one flagged abusive.
+  auto create = [&](const std::string& phone, bool vip, bool abusive) {
+    customers::v1::CreateCustomerRequest request;
+    request.mutable_customer()->set_family_name("Клиент");
+    request.mutable_customer()->add_phones()->mutable_number()->set_raw(phone);
+    request.set_request_id(common::NewId());
+    auto created =
+        Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, request);
+    ASSERT_TRUE(created.ok()) << created.status();
+    customers::v1::SetFlagRequest flag;
+    flag.set_customer(created->name());
+    flag.set_kind(vip ? customers::v1::FLAG_KIND_VIP : customers::v1::FLAG_KIND_ABUSIVE);
+    flag.set_value(vip || abusive);
+    flag.set_reason("test");
+    flag.set_request_id(common::NewId());
+    auto flagged =
+        Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::SetFlag, flag);
+    ASSERT_TRUE(flagged.ok()) << flagged.status();
+  };
+  const std::string suffix = common::NewId().substr(30, 5);
+  std::string digits;
+  for (char c : suffix) digits += static_cast<char>('0' + (c % 10));
+  const std::string vip_phone = absl::StrCat("+7 916 10", digits);
+  const std::string abusive_phone = absl::StrCat("+7 916 20", digits);
+  create(vip_phone, true, false);
+  create(abusive_phone, false, true);
+
+  const v1::Call ordinary = Offer(queue, 0, 1);
+  const v1::Call vip = Offer(queue, 1, 1, vip_phone);
+  EXPECT_TRUE(vip.vip());
+  EXPECT_EQ(vip.priority(), 5);
+  EXPECT_EQ(vip.customer_lookup(), v1::CUSTOMER_LOOKUP_RESULT_FOUND);
+  const v1::Call abusive = Offer(queue, 0, 1, abusive_phone);
+  EXPECT_TRUE(abusive.abusive());
+
+  auto plain = *scenario().CreateOperator("Plain");
+  auto mediator = *scenario().CreateOperator("Mediator", [&](v1::Operator& o) {
+    v1::SkillLevel* level = o.add_skills();
+    level->set_skill(calm.name());
+    level->set_level(8);
+  });
+  ASSERT_TRUE(scenario().AddMember(queue, plain).ok());
+  ASSERT_TRUE(scenario().AddMember(queue, mediator).ok());
+  // The plain operator gets the VIP first, then the ordinary call: never the abusive caller.
+  ASSERT_TRUE(scenario().LogIn(plain).ok());
+  auto first = WaitForCall(vip.name(),
+                           [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+  EXPECT_EQ(first.operator_(), plain.name());
+  ASSERT_TRUE(scenario().Complete(first, "resolved").ok());
+  auto second = WaitForCall(ordinary.name(),
+                            [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+  EXPECT_EQ(second.operator_(), plain.name());
+  ASSERT_TRUE(scenario().Complete(second, "resolved").ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  auto still = GetCall(abusive.name());
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->state(), v1::CALL_STATE_QUEUED);
+  // The mediator takes it.
+  ASSERT_TRUE(scenario().LogIn(mediator).ok());
+  EXPECT_EQ(WaitForCall(abusive.name(),
+                        [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; })
+                .operator_(),
+            mediator.name());
+}
+
+TEST_F(CallsTest, WrapUpLimitFreesTheOperatorAndMarksTheRecord) {
+  Desk desk =
+      OneOperatorQueue([](v1::Queue& q) { q.mutable_wrap_up_time_limit()->set_seconds(5); });
+  const v1::Call call = Offer(desk.queue);
+  ASSERT_TRUE(Accept(call).ok());
+  ASSERT_TRUE(Connect(call).ok());
+  ASSERT_TRUE(HangUp(call).ok());
+  const v1::Call record =
+      WaitForCall(call.name(), [](const v1::Call& c) { return c.missing_wrap_up(); });
+  EXPECT_EQ(record.state(), v1::CALL_STATE_COMPLETED);
+  WaitForPresence(desk.op, [](const auto& p) { return p.state() == v1::OPERATOR_STATE_AVAILABLE; });
+  // Supervisors find it.
+  v1::ListCallsRequest list;
+  list.set_site(*site_);
+  list.set_missing_wrap_up(true);
+  list.add_queues(desk.queue.name());
+  auto missing = Rpc(calls(), &Stub::ListCalls, list);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  ASSERT_EQ(missing->calls_size(), 1);
+  EXPECT_EQ(missing->calls(0).name(), call.name());
+  // A late wrap-up is still taken, marked late.
+  auto late = WrapUp(call, "resolved");
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_TRUE(late->wrap_up().late());
+}
+
+TEST_F(CallsTest, TransfersKeepTheChain) {
+  auto sales = *scenario().CreateQueue("Sales");
+  auto support = *scenario().CreateQueue("Support");
+  auto seller = *scenario().CreateOperator("Seller");
+  auto engineer = *scenario().CreateOperator("Engineer");
+  ASSERT_TRUE(scenario().AddMember(sales, seller).ok());
+  ASSERT_TRUE(scenario().AddMember(support, engineer).ok());
+  ASSERT_TRUE(scenario().LogIn(seller).ok());
+  ASSERT_TRUE(scenario().LogIn(engineer).ok());
+
+  const v1::Call call = Offer(sales);
+  ASSERT_TRUE(Accept(call).ok());
+  ASSERT_TRUE(Connect(call).ok());
+  v1::TransferCallRequest transfer;
+  transfer.set_call(call.name());
+  transfer.set_to_queue(support.name());
+  transfer.set_mode(v1::TRANSFER_MODE_COLD);
+  transfer.set_notes("router problem");
+  auto transferred = Rpc(calls(1), &Stub::TransferCall, transfer);
+  ASSERT_TRUE(transferred.ok()) << transferred.status();
+  const v1::Call next = transferred->new_call();
+  EXPECT_EQ(next.queue(), support.name());
+  EXPECT_EQ(next.previous_call(), call.name());
+  EXPECT_EQ(next.chain_root(), call.name());
+  EXPECT_EQ(next.operator_(), engineer.name());
+  EXPECT_EQ(next.state(), v1::CALL_STATE_RESERVED);
+
+  // The transferring operator wraps up the first leg.
+  auto first_leg = GetCall(call.name());
+  ASSERT_TRUE(first_leg.ok());
+  EXPECT_EQ(first_leg->next_call(), next.name());
+  EXPECT_EQ(first_leg->end_reason(), v1::CALL_END_REASON_TRANSFERRED);
+  ASSERT_TRUE(WrapUp(call, "escalated").ok());
+
+  // To an operator: offered to that operator only.
+  ASSERT_TRUE(Accept(next).ok());
+  ASSERT_TRUE(Connect(next).ok());
+  transfer.set_call(next.name());
+  transfer.set_to_operator(seller.name());
+  auto back = Rpc(calls(0), &Stub::TransferCall, transfer);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->new_call().operator_(), seller.name());
+  EXPECT_EQ(back->new_call().chain_root(), call.name());
+
+  v1::ListCallsRequest chain;
+  chain.set_site(*site_);
+  chain.set_chain_root(call.name());
+  absl::StatusOr<v1::ListCallsResponse> legs;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    legs = Rpc(calls(), &Stub::ListCalls, chain);
+  } while (legs.ok() && legs->calls_size() < 3 && absl::Now() < deadline);
+  ASSERT_TRUE(legs.ok());
+  EXPECT_EQ(legs->calls_size(), 3);
+}
+
+TEST_F(CallsTest, HelpRequestsReachSupervisorsAndAreAnswered) {
+  auto supervisor = *scenario().CreateOperator(
+      "Supervisor", [](v1::Operator& o) { o.set_role(v1::OPERATOR_ROLE_SUPERVISOR); });
+  auto team = *scenario().CreateTeam("Team A", {supervisor.name()});
+  auto queue = *scenario().CreateQueue("Help");
+  auto op = *scenario().CreateOperator("Helped", [&](v1::Operator& o) { o.set_team(team.name()); });
+  ASSERT_TRUE(scenario().AddMember(queue, op).ok());
+  ASSERT_TRUE(scenario().LogIn(op).ok());
+  const v1::Call call = Offer(queue);
+  ASSERT_TRUE(Accept(call).ok());
+  ASSERT_TRUE(Connect(call).ok());
+
+  v1::RequestHelpRequest ask;
+  ask.set_operator_(op.name());
+  ask.set_call(call.name());
+  ask.set_reason("abusive caller");
+  ask.set_urgent(true);
+  auto help = Rpc(calls(0), &Stub::RequestHelp, ask);
+  ASSERT_TRUE(help.ok()) << help.status();
+  EXPECT_EQ(help->team(), team.name());
+  EXPECT_EQ(help->state(), v1::HELP_REQUEST_STATE_OPEN);
+
+  v1::ListHelpRequestsRequest list;
+  list.set_site(*site_);
+  list.set_team(team.name());
+  // Listed from the records, which the relay writes a moment later.
+  absl::StatusOr<v1::ListHelpRequestsResponse> open;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    open = Rpc(calls(1), &Stub::ListHelpRequests, list);
+    ASSERT_TRUE(open.ok()) << open.status();
+  } while (open->help_requests_size() == 0 && absl::Now() < deadline);
+  ASSERT_GE(open->help_requests_size(), 1);
+  EXPECT_EQ(open->help_requests(0).name(), help->name());
+
+  v1::AnswerHelpRequestRequest answer;
+  answer.set_name(help->name());
+  answer.set_supervisor(supervisor.name());
+  answer.set_action(v1::HELP_ACTION_LISTEN);
+  answer.set_note("joining");
+  auto answered = Rpc(calls(1), &Stub::AnswerHelpRequest, answer);
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->supervisor(), supervisor.name());
+  EXPECT_NE(answered->state(), v1::HELP_REQUEST_STATE_OPEN);
+  // Answered once: another answer finds it closed.
+  EXPECT_EQ(Rpc(calls(0), &Stub::AnswerHelpRequest, answer).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Only a supervisor answers.
+  answer.set_supervisor(op.name());
+  EXPECT_FALSE(Rpc(calls(0), &Stub::AnswerHelpRequest, answer).ok());
+}
+
+TEST_F(CallsTest, SupervisorsWatchOperatorsAndQueuesLive) {
+  Desk desk = OneOperatorQueue();
+  grpc::ClientContext operators_context;
+  v1::WatchOperatorsRequest operators_request;
+  operators_request.set_site(*site_);
+  auto operators = calls(1).WatchOperators(&operators_context, operators_request);
+  grpc::ClientContext queues_context;
+  v1::WatchQueuesRequest queues_request;
+  queues_request.set_site(*site_);
+  queues_request.add_queues(desk.queue.name());
+  auto queues = calls(1).WatchQueues(&queues_context, queues_request);
+
+  // The first messages are snapshots, with our operator AVAILABLE and the queue empty.
+  v1::WatchOperatorsResponse operators_update;
+  bool saw_available = false;
+  while (!saw_available && operators->Read(&operators_update)) {
+    for (const auto& presence : PresencesOf(operators_update)) {
+      if (presence.operator_() == desk.op.name() &&
+          presence.state() == v1::OPERATOR_STATE_AVAILABLE) {
+        saw_available = true;
+      }
+    }
+  }
+  ASSERT_TRUE(saw_available);
+  v1::WatchQueuesResponse queues_update;
+  ASSERT_TRUE(queues->Read(&queues_update));
+
+  // A call on replica 0 shows on replica 1's streams.
+  {
+    auto on_break = SetState(desk, v1::OPERATOR_STATE_NOT_READY, "break");
+    ASSERT_TRUE(on_break.ok()) << on_break.status();
+  }
+  const v1::Call waiting = Offer(desk.queue, 0);
+  ASSERT_EQ(waiting.state(), v1::CALL_STATE_QUEUED);
+  bool saw_break = false;
+  while (!saw_break && operators->Read(&operators_update)) {
+    for (const auto& presence : PresencesOf(operators_update)) {
+      if (presence.operator_() == desk.op.name() &&
+          presence.state() == v1::OPERATOR_STATE_NOT_READY && presence.reason_code() == "break") {
+        saw_break = true;
+      }
+    }
+  }
+  EXPECT_TRUE(saw_break);
+  bool saw_waiting = false;
+  while (!saw_waiting && queues->Read(&queues_update)) {
+    for (const auto& status : StatusesOf(queues_update)) {
+      if (status.queue() == desk.queue.name() && status.waiting_calls() == 1) saw_waiting = true;
+    }
+  }
+  EXPECT_TRUE(saw_waiting);
+  operators_context.TryCancel();
+  queues_context.TryCancel();
+}
+
+TEST_F(CallsTest, SupervisorsForceOperatorState) {
+  Desk desk = OneOperatorQueue();
+  auto supervisor = *scenario().CreateOperator(
+      "Boss", [](v1::Operator& o) { o.set_role(v1::OPERATOR_ROLE_SUPERVISOR); });
+  v1::ForceOperatorStateRequest force;
+  force.set_operator_(desk.op.name());
+  force.set_state(v1::OPERATOR_STATE_NOT_READY);
+  force.set_reason_code("meeting");
+  force.set_supervisor(supervisor.name());
+  auto forced = Rpc(calls(1), &Stub::ForceOperatorState, force);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(forced->state(), v1::OPERATOR_STATE_NOT_READY);
+  EXPECT_EQ(forced->reason_code(), "meeting");
+  EXPECT_EQ(forced->changed_by(), supervisor.name());
+  // An operator is not a supervisor.
+  force.set_supervisor(desk.op.name());
+  EXPECT_EQ(Rpc(calls(1), &Stub::ForceOperatorState, force).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // NOT_READY operators are not offered calls.
+  EXPECT_EQ(Offer(desk.queue).state(), v1::CALL_STATE_QUEUED);
+}
+
+TEST_F(CallsTest, OutboundCallsRespectDoNotCallAndAreRecorded) {
+  Desk desk = OneOperatorQueue();
+  auto create = [&](bool do_not_call) {
+    customers::v1::CreateCustomerRequest request;
+    request.mutable_customer()->set_family_name("Outbound");
+    std::string digits;
+    for (char c : common::NewId().substr(28, 7)) digits += static_cast<char>('0' + (c % 10));
+    request.mutable_customer()->add_phones()->mutable_number()->set_raw(
+        absl::StrCat("+7 926 ", digits));
+    request.mutable_customer()->set_time_zone("UTC");
+    request.set_request_id(common::NewId());
+    auto created =
+        Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, request);
+    EXPECT_TRUE(created.ok()) << created.status();
+    if (do_not_call) {
+      customers::v1::SetConsentRequest consent;
+      consent.set_customer(created->name());
+      consent.set_kind(customers::v1::CONSENT_KIND_DO_NOT_CALL);
+      consent.set_value(true);
+      consent.set_source(customers::v1::CONSENT_SOURCE_OPERATOR);
+      consent.set_request_id(common::NewId());
+      EXPECT_TRUE(
+          Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::SetConsent, consent)
+              .ok());
+    }
+    return *created;
+  };
+  const customers::v1::Customer refused = create(true);
+  v1::PlaceOutboundCallRequest place;
+  place.set_operator_(desk.op.name());
+  place.set_queue(desk.queue.name());
+  place.set_customer(refused.name());
+  place.mutable_phone_number()->set_raw(refused.phones(0).number().e164());
+  auto denied = Rpc(calls(1), &Stub::PlaceOutboundCall, place);
+  EXPECT_TRUE(HasCode(denied.status(), absl::StatusCode::kFailedPrecondition)) << denied.status();
+
+  const customers::v1::Customer allowed = create(false);
+  place.set_customer(allowed.name());
+  place.mutable_phone_number()->set_raw(allowed.phones(0).number().e164());
+  auto placed = Rpc(calls(1), &Stub::PlaceOutboundCall, place);
+  const absl::CivilHour hour = absl::ToCivilHour(absl::Now(), absl::UTCTimeZone());
+  if (hour.hour() >= 9 && hour.hour() < 21) {
+    ASSERT_TRUE(placed.ok()) << placed.status();
+    EXPECT_EQ(placed->direction(), v1::CALL_DIRECTION_OUTBOUND);
+    EXPECT_EQ(placed->operator_(), desk.op.name());
+    ASSERT_TRUE(Connect(*placed).ok());
+    ASSERT_TRUE(HangUp(*placed, 0, v1::CALL_END_REASON_OPERATOR_HUNG_UP).ok());
+    ASSERT_TRUE(WrapUp(*placed, "resolved").ok());
+    const v1::Call record = WaitForCall(
+        placed->name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_COMPLETED; });
+    EXPECT_EQ(record.customer(), allowed.name());
+    EXPECT_EQ(record.direction(), v1::CALL_DIRECTION_OUTBOUND);
+  } else {
+    // Outside 09:00-21:00 in the customer's zone (UTC here): refused.
+    EXPECT_TRUE(HasCode(placed.status(), absl::StatusCode::kFailedPrecondition)) << placed.status();
+  }
+}
+
+TEST_F(CallsTest, ListCallsFiltersAndPages) {
+  Desk desk = OneOperatorQueue();
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    const v1::Call call = Offer(desk.queue, i % 2);
+    names.push_back(call.name());
+    ASSERT_TRUE(scenario().Complete(call, i == 0 ? "escalated" : "resolved").ok());
+  }
+  for (const auto& name : names) {
+    WaitForCall(name, [](const v1::Call& c) { return c.has_wrap_up_time(); });
+  }
+  v1::ListCallsRequest list;
+  list.set_site(*site_);
+  list.set_operator_(desk.op.name());
+  list.set_page_size(2);
+  auto page = Rpc(calls(), &Stub::ListCalls, list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->calls_size(), 2);
+  ASSERT_FALSE(page->next_page_token().empty());
+  list.set_page_token(page->next_page_token());
+  auto rest = Rpc(calls(1), &Stub::ListCalls, list);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(rest->calls_size(), 1);
+  std::set<std::string> seen;
+  for (const auto& call : page->calls()) seen.insert(call.name());
+  for (const auto& call : rest->calls()) seen.insert(call.name());
+  EXPECT_EQ(seen, std::set<std::string>(names.begin(), names.end()));
+
+  list.clear_page_token();
+  list.set_page_size(10);
+  list.add_dispositions("escalated");
+  auto escalated = Rpc(calls(), &Stub::ListCalls, list);
+  ASSERT_TRUE(escalated.ok());
+  ASSERT_EQ(escalated->calls_size(), 1);
+  EXPECT_EQ(escalated->calls(0).name(), names[0]);
+  list.set_page_size(-1);
+  EXPECT_TRUE(HasCode(Rpc(calls(), &Stub::ListCalls, list).status(),
+                      absl::StatusCode::kInvalidArgument, "page_size"));
+}
+
+TEST_F(CallsTest, DeletingABusyOperatorOrQueueIsRefused) {
+  Desk desk = OneOperatorQueue();
+  v1::DeleteOperatorRequest delete_operator;
+  delete_operator.set_name(desk.op.name());
+  delete_operator.set_request_id(common::NewId());
+  EXPECT_TRUE(HasCode(Rpc(admin(), &AdminStub::DeleteOperator, delete_operator).status(),
+                      absl::StatusCode::kFailedPrecondition, "OPERATOR_NOT_OFFLINE"));
+  {
+    auto on_break = SetState(desk, v1::OPERATOR_STATE_NOT_READY, "break");
+    ASSERT_TRUE(on_break.ok()) << on_break.status();
+  }
+  Offer(desk.queue);
+  v1::DeleteQueueRequest delete_queue;
+  delete_queue.set_name(desk.queue.name());
+  delete_queue.set_request_id(common::NewId());
+  EXPECT_TRUE(HasCode(Rpc(admin(), &AdminStub::DeleteQueue, delete_queue).status(),
+                      absl::StatusCode::kFailedPrecondition, "QUEUE_HAS_CALLS"));
+}
+
+// Heartbeats, with short timeouts: a suite (and cluster) of its own.
+class HeartbeatTest : public CallsTest {
+ protected:
+  static void SetUpTestSuite() {
+    StartCluster({"--heartbeat_interval=1s", "--heartbeat_timeout=3s"});
+  }
+};
+
+TEST_F(HeartbeatTest, ASilentOperatorGoesOfflineAndTheirOfferReturnsToTheQueue) {
+  auto queue = *scenario().CreateQueue("Heartbeat");
+  auto silent = *scenario().CreateOperator("Silent");
+  auto steady = *scenario().CreateOperator("Steady");
+  ASSERT_TRUE(scenario().AddMember(queue, silent).ok());
+  ASSERT_TRUE(scenario().LogIn(silent).ok());
+  const v1::Call call = Offer(queue);
+  ASSERT_EQ(call.operator_(), silent.name());
+
+  auto presence = scenario().LogIn(steady);
+  ASSERT_TRUE(presence.ok());
+  std::atomic<bool> stop{false};
+  std::thread beating([&] {
+    while (!stop.load()) {
+      v1::HeartbeatRequest beat;
+      beat.set_operator_(steady.name());
+      beat.set_session_id(presence->session_id());
+      EXPECT_TRUE(Rpc(calls(1), &Stub::Heartbeat, beat).ok());
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+  });
+  const v1::OperatorPresence gone = WaitForPresence(
+      silent, [](const auto& p) { return p.state() == v1::OPERATOR_STATE_OFFLINE; });
+  EXPECT_EQ(gone.reason_code(), "heartbeat_timeout");
+  const v1::Call requeued = WaitForCall(
+      call.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_QUEUED; });
+  EXPECT_TRUE(requeued.operator_().empty());
+  // The steady operator, still heartbeating, is still logged in.
+  auto steady_presence = Presence(steady);
+  ASSERT_TRUE(steady_presence.ok());
+  EXPECT_EQ(steady_presence->state(), v1::OPERATOR_STATE_AVAILABLE);
+  stop = true;
+  beating.join();
+}
+
+}  // namespace
+}  // namespace contactcentre::calls
