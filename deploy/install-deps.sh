@@ -8,7 +8,7 @@ packages=(
   cmake g++ ninja-build pkg-config clang-format
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libhiredis-dev libpqxx-dev libphonenumber-dev
+  libabsl-dev libhiredis-dev libpqxx-dev libphonenumber-dev rapidjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # private servers for running and testing
   postgresql postgresql-contrib redis-server

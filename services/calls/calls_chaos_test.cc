@@ -436,7 +436,7 @@ TEST_F(CallsChaosTest, NoDoubleReservationNoLostCallFifoAndRecordsExactlyOnce) {
                       << held->second;
       }
       holder[op] = call;
-      if (IntField(snap, "attempt") == 1) first_offer_order.push_back(call);
+      if (IntField(change.fields, "attempt") == 1) first_offer_order.push_back(call);
     }
     if (kind == "call_queued" && !first_queued.contains(call)) {
       first_queued[call] = {IntField(snap, "score"), static_cast<int>(IntField(snap, "prio")),
@@ -449,7 +449,8 @@ TEST_F(CallsChaosTest, NoDoubleReservationNoLostCallFifoAndRecordsExactlyOnce) {
         if (held_call == call) held_call.clear();
       }
     }
-    if (!Field(snap, "state").empty()) call_state[call] = Field(snap, "state");
+    // Each change of a call carries the call's state right after it.
+    if (!Field(change.fields, "state").empty()) call_state[call] = Field(change.fields, "state");
   }
   EXPECT_EQ(double_reservations, 0);
   EXPECT_EQ(operator_conflicts, 0);

@@ -13,6 +13,7 @@
 #include "common/pg_util.h"
 #include "common/phone.h"
 #include "common/status.h"
+#include "services/calls/json.h"
 #include "services/calls/snapshot.h"
 
 namespace contactcentre::calls {
@@ -289,8 +290,7 @@ grpc::Status CallsGrpcService::OfferCall(grpc::ServerContext*, const v1::OfferCa
     for (const auto& [key, value] : request->attributes()) {
       (*attributes.mutable_fields())[key].set_string_value(value);
     }
-    std::string attributes_json;
-    (void)google::protobuf::util::MessageToJsonString(attributes, &attributes_json);
+    const std::string attributes_json = ToJson(attributes);
     ScriptArgs args;
     args.Set("call_id", common::NewId())
         .Set("queue", queue)
@@ -525,8 +525,7 @@ grpc::Status CallsGrpcService::CompleteWrapUp(grpc::ServerContext*,
       }
       *f["new_precedent"].mutable_struct_value() = draft;
     }
-    std::string wrap_json;
-    (void)google::protobuf::util::MessageToJsonString(wrap, &wrap_json);
+    const std::string wrap_json = ToJson(wrap);
     ScriptArgs args;
     args.Set("op", op)
         .Set("call", call_id)
@@ -667,8 +666,7 @@ grpc::Status CallsGrpcService::PlaceOutboundCall(grpc::ServerContext*,
     for (const auto& [key, value] : request->attributes()) {
       (*attributes.mutable_fields())[key].set_string_value(value);
     }
-    std::string attributes_json;
-    (void)google::protobuf::util::MessageToJsonString(attributes, &attributes_json);
+    const std::string attributes_json = ToJson(attributes);
     ScriptArgs args;
     args.Set("call_id", common::NewId())
         .Set("op", op)

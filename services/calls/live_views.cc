@@ -153,7 +153,7 @@ class OperatorEventsStream final : public QueuedStream<v1::OperatorEvent> {
     const std::string op = Field(change.fields, "op");
     const google::protobuf::Struct snap = Snap(change);
     v1::OperatorEvent event;
-    event.set_event_id(change.entry_id);
+    event.set_event_id(absl::StrCat(change.entry_id, "/", change.sub));
     *event.mutable_occur_time() = common::TimestampFromMicros(IntField(change.fields, "at") * 1000);
     if (kind == "operator_state" && op == operator_id_) {
       absl::StatusOr<v1::OperatorPresence> presence = views_->state().Presence(operator_id_);
@@ -576,12 +576,19 @@ void LiveViews::Tail() {
         {"XREAD", "COUNT", "1000", "BLOCK", "50", "STREAMS", log_key_, last_id});
     std::vector<Change> changes;
     if (reply.ok() && !reply->is_nil()) {
-      for (const common::RedisReply& stream : reply->elements) {
-        if (stream.elements.size() < 2) continue;
-        for (Change& change : ParseChanges(stream.elements[1]))
-          changes.push_back(std::move(change));
+      bool listened;
+      {
+        absl::MutexLock lock(&mutex_);
+        listened = !subscribers_.empty();
       }
-      if (!changes.empty()) last_id = changes.back().entry_id;
+      for (const common::RedisReply& stream : reply->elements) {
+        if (stream.elements.size() < 2 || stream.elements[1].elements.empty()) continue;
+        const common::RedisReply& entries = stream.elements[1];
+        last_id = entries.elements.back().elements[0].str;
+        // Nobody watches this replica: the changes are not even decoded.
+        if (!listened) continue;
+        for (Change& change : ParseChanges(entries)) changes.push_back(std::move(change));
+      }
     } else if (!reply.ok()) {
       absl::SleepFor(absl::Milliseconds(100));
     }

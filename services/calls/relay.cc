@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/pg_util.h"
 #include "common/status.h"
+#include "services/calls/json.h"
 #include "services/calls/snapshot.h"
 
 namespace contactcentre::calls {
@@ -98,7 +99,9 @@ std::vector<events::v1::Event> EventsOfChange(const Change& change, absl::string
   std::vector<events::v1::Event> events;
   auto next = [&]() -> events::v1::Event& {
     events::v1::Event& event = events.emplace_back();
-    event.set_id(EventIdOf(site, change.entry_id, static_cast<int>(events.size()) - 1));
+    // At most 16 events per change, and changes share their entry.
+    event.set_id(
+        EventIdOf(site, change.entry_id, change.sub * 16 + static_cast<int>(events.size()) - 1));
     *event.mutable_occurred_at() = Millis(at);
     event.set_site(std::string(site));
     event.set_producer("services/calls");
@@ -227,8 +230,8 @@ std::vector<events::v1::Event> EventsOfChange(const Change& change, absl::string
     if (!Field(change.fields, "call").empty())
       changed->set_call(CallName(Field(change.fields, "call")));
     changed->set_changed_by(Field(change.fields, "by"));
-    google::protobuf::Value queues;
-    if (google::protobuf::util::JsonStringToMessage(Field(change.fields, "queues"), &queues).ok()) {
+    const google::protobuf::Value queues = ParseJsonValue(Field(change.fields, "queues"));
+    {
       for (const auto& membership : queues.list_value().values()) {
         auto q = membership.struct_value().fields().find("q");
         if (q != membership.struct_value().fields().end()) {
@@ -262,18 +265,37 @@ std::vector<Change> ParseChanges(const common::RedisReply& entries) {
   std::vector<Change> changes;
   for (const common::RedisReply& entry : entries.elements) {
     if (entry.elements.size() < 2) continue;
-    Change change;
-    change.entry_id = entry.elements[0].str;
+    const std::string& entry_id = entry.elements[0].str;
     const common::RedisReply& fields = entry.elements[1];
     for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-      if (fields.elements[i].str == "c") {
-        if (!google::protobuf::util::JsonStringToMessage(fields.elements[i + 1].str, &change.fields)
-                 .ok()) {
-          common::LogError("unreadable change in the calls log", {{"entry", change.entry_id}});
+      if (fields.elements[i].str != "c") continue;
+      absl::StatusOr<google::protobuf::Struct> parsed = ParseJsonObject(fields.elements[i + 1].str);
+      if (!parsed.ok()) {
+        common::LogError("unreadable change in the calls log", {{"entry", entry_id}});
+        continue;
+      }
+      const auto& top = parsed->fields();
+      auto list = top.find("c");
+      if (list == top.end()) continue;
+      const google::protobuf::Struct* snapshots = nullptr;
+      if (auto s = top.find("s"); s != top.end()) snapshots = &s->second.struct_value();
+      int sub = 0;
+      for (const google::protobuf::Value& item : list->second.list_value().values()) {
+        Change change;
+        change.entry_id = entry_id;
+        change.sub = sub++;
+        change.fields = item.struct_value();
+        auto& change_fields = *change.fields.mutable_fields();
+        if (snapshots != nullptr && !change_fields.contains("snap")) {
+          auto call = change_fields.find("call");
+          if (call != change_fields.end()) {
+            auto snapshot = snapshots->fields().find(call->second.string_value());
+            if (snapshot != snapshots->fields().end()) change_fields["snap"] = snapshot->second;
+          }
         }
+        changes.push_back(std::move(change));
       }
     }
-    changes.push_back(std::move(change));
   }
   return changes;
 }
@@ -367,7 +389,9 @@ absl::Status ChangeRelay::Apply(const std::vector<Change>& changes) {
     for (const auto& reply : replies) CC_RETURN_IF_ERROR(reply.status());
   }
   std::vector<std::string> ack = {"XACK", log_key_, kGroup};
-  for (const Change& change : changes) ack.push_back(change.entry_id);
+  for (const Change& change : changes) {
+    if (ack.back() != change.entry_id) ack.push_back(change.entry_id);
+  }
   std::vector<absl::string_view> args(ack.begin(), ack.end());
   return redis_->Command(args).status();
 }

@@ -27,8 +27,11 @@
 namespace contactcentre::calls {
 
 // One change of the log: its position and its JSON decoded.
+// A script's changes share one entry of the log; each call's snapshot (as the script left
+// it) is attached to every change of that call as the field "snap".
 struct Change {
   std::string entry_id;  // "1795835074759-3"
+  int sub = 0;           // the change's place within its entry
   google::protobuf::Struct fields;
 };
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/idempotency.h"
 #include "common/status.h"
+#include "services/calls/json.h"
 #include "services/calls/scripts.h"
 
 namespace contactcentre::calls {
@@ -92,15 +93,12 @@ absl::StatusOr<google::protobuf::Struct> Router::Run(Script script, const Script
   static thread_local absl::BitGen random;
   (*values.mutable_fields())["random"].set_number_value(
       static_cast<double>(absl::Uniform<uint32_t>(random)));
-  std::string json;
-  if (auto status = google::protobuf::util::MessageToJsonString(values, &json); !status.ok()) {
-    return absl::InternalError(absl::StrCat("encoding script arguments: ", status.ToString()));
-  }
+  const std::string json = ToJson(values);
   CC_ASSIGN_OR_RETURN(common::RedisReply reply, redis_->Eval(ScriptOf(script), {prefix_}, {json}));
-  google::protobuf::Struct result;
-  if (auto status = google::protobuf::util::JsonStringToMessage(reply.str, &result); !status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("decoding the answer of ", ScriptOf(script).name(), ": ", status.ToString()));
+  absl::StatusOr<google::protobuf::Struct> result = ParseJsonObject(reply.str);
+  if (!result.ok()) {
+    return absl::InternalError(absl::StrCat("decoding the answer of ", ScriptOf(script).name(),
+                                            ": ", result.status().message()));
   }
   return result;
 }
@@ -127,9 +125,7 @@ absl::Status RedisRoutingConfigWriter::WriteOperator(const OperatorRouting& rout
     fields["level"].set_number_value(m.level);
     fields["ord"].set_number_value(static_cast<double>(m.order));
     fields["paused"].set_bool_value(m.paused);
-    std::string json;
-    google::protobuf::util::MessageToJsonString(membership, &json);
-    memberships.push_back(std::move(json));
+    memberships.push_back(ToJson(membership));
   }
   std::vector<std::string> deesc;
   for (const std::string& queue : routing.de_escalation_queues) {
@@ -152,11 +148,9 @@ absl::Status RedisRoutingConfigWriter::WriteOperator(const OperatorRouting& rout
 absl::Status RedisRoutingConfigWriter::WriteQueue(const QueueRouting& routing) {
   std::vector<std::string> codes;
   for (const std::string& code : routing.dispositions) {
-    std::string json;
     google::protobuf::Value value;
     value.set_string_value(code);
-    google::protobuf::util::MessageToJsonString(value, &json);
-    codes.push_back(std::move(json));
+    codes.push_back(ToJson(value));
   }
   google::protobuf::Struct fields;
   auto& f = *fields.mutable_fields();

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/pg_util.h"
+#include "services/calls/json.h"
 
 namespace contactcentre::calls {
 namespace {
@@ -22,12 +23,9 @@ void SetDuration(google::protobuf::Duration* duration, int64_t ms) {
 // A JSON field of a snapshot, parsed into a generic value.
 google::protobuf::Value JsonField(const google::protobuf::Struct& snapshot,
                                   absl::string_view name) {
-  google::protobuf::Value value;
   const std::string text = Field(snapshot, name);
-  if (!text.empty()) {
-    google::protobuf::util::JsonStringToMessage(text, &value);
-  }
-  return value;
+  if (text.empty()) return google::protobuf::Value();
+  return ParseJsonValue(text);
 }
 
 int64_t Int(const google::protobuf::Value& value, absl::string_view name) {

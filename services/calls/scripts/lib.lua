@@ -11,7 +11,8 @@
 --   <P>:op:<operator>             hash   an operator's configuration and live presence
 --   <P>:call:<call>               hash   a live call (kept 24 h after it ends, for GetCall)
 --   <P>:queue:<queue>             hash   a queue's routing configuration and today's counters
---   <P>:q:<queue>:calls           zset   waiting calls; score (9 - priority) * 1e13 + queued ms
+--   <P>:q:<queue>:calls           zset   waiting calls; score (9 - priority) * 9e14 + queued us
+--                                        since 2025 (exact in a double until 2053)
 --   <P>:q:<queue>:ops:<tier>      zset   available operators of a tier; score penalty * 1e13
 --                                        + the strategy's key (lowest is served first)
 --   <P>:q:<queue>:deesc           set    operators who may take abusive callers
@@ -27,6 +28,8 @@ local P = KEYS[1]
 local A = cjson.decode(ARGV[1])
 local TIME = redis.call('TIME')
 local NOW = tonumber(TIME[1]) * 1000 + math.floor(tonumber(TIME[2]) / 1000)
+local NOW_US = tonumber(TIME[1]) * 1000000 + tonumber(TIME[2])
+local EPOCH_2025_US = 1735689600000000
 -- Scores count milliseconds from 2020 so that they stay exact integers in a double.
 local EPOCH_2020 = 1577836800000
 local DAY = math.floor(NOW / 86400000)
@@ -91,8 +94,11 @@ local function replay()
   return answer
 end
 
--- Changes to append to the log when the script ends successfully.
+-- Changes to append to the log when the script ends successfully, as one entry:
+-- {"c": [change, ...], "s": {call id: the call's hash as the script left it}}. Each call's
+-- snapshot is written once per script however many changes it went through.
 local CHANGES = {}
+local CHANGED_CALLS = {}
 local function log_change(kind, fields)
   fields.t = kind
   fields.at = NOW
@@ -107,8 +113,11 @@ local function finish(result)
     redis.call('SET', key('req', A.method, A.request_id), (A.fingerprint or '') .. '\n' .. answer,
                'EX', 86400)
   end
-  for _, change in ipairs(CHANGES) do
-    redis.call('XADD', LOG, 'MAXLEN', '~', '1000000', '*', 'c', cjson.encode(change))
+  if #CHANGES > 0 then
+    local snapshots = {}
+    for call_id in pairs(CHANGED_CALLS) do snapshots[call_id] = hgetall(call_key(call_id)) end
+    redis.call('XADD', LOG, 'MAXLEN', '~', '1000000', '*', 'c',
+               cjson.encode({c = CHANGES, s = snapshots}))
   end
   return answer
 end
@@ -166,17 +175,19 @@ local function set_operator_state(op_id, op, state, reason, extra)
                                 queues = op.queues or '[]'})
 end
 
-local function call_snapshot(call_id) return hgetall(call_key(call_id)) end
-
+-- A change of a call: with the call's state at that point (its snapshot goes with the entry).
 local function log_call(kind, call_id, extra)
   local fields = extra or {}
   fields.call = call_id
-  fields.snap = call_snapshot(call_id)
+  fields.state = redis.call('HGET', call_key(call_id), 'state') or ''
+  CHANGED_CALLS[call_id] = true
   log_change(kind, fields)
 end
 
-local function call_score(priority, queued_at)
-  return (9 - priority) * 1e13 + (queued_at - EPOCH_2020)
+-- Microseconds, so that two calls queued in one millisecond keep their order (members with
+-- equal scores would be ordered by id, not by arrival).
+local function call_score(priority)
+  return (9 - priority) * 9e14 + (NOW_US - EPOCH_2025_US)
 end
 
 local function enqueue(queue, call_id, score)
@@ -345,8 +356,9 @@ end
 local function cancel_reservation(call_id, call, reason)
   redis.call('ZREM', RESERVATIONS, call_id)
   close_offer(call_id, call, 'CANCELLED', reason)
+  CHANGED_CALLS[call_id] = true
   log_change('reservation_cancelled', {call = call_id, op = call.op, res = call.res,
-                                       reason = reason, snap = call})
+                                       reason = reason, state = call.state})
 end
 
 -- Puts a call whose offer ended back at its original place in its queue.

@@ -27,7 +27,7 @@ local requested = A.priority
 if requested == nil or requested < 0 then requested = num(qc.def_prio, 0) end
 local priority = requested
 if A.vip then priority = math.min(9, priority + num(qc.vip_boost, 3)) end
-local score = exact(call_score(priority, NOW))
+local score = exact(call_score(priority))
 hset(call_key(A.call_id), {
   state = 'QUEUED', dir = A.direction or 'INBOUND', site = A.site or '', queue = A.queue,
   orig_queue = A.queue, prio = priority, rprio = requested, vip = A.vip and 1 or 0,

@@ -55,7 +55,7 @@ log_call('call_transferred', A.call, {new_call = A.new_call, to_queue = A.to_que
                                       to_op = A.to_operator})
 -- The new leg, at the back of the target queue with the call's priority.
 local priority = num(call.prio, 0)
-local score = exact(call_score(priority, NOW))
+local score = exact(call_score(priority))
 hset(call_key(A.new_call), {
   state = 'QUEUED', dir = call.dir, site = call.site, queue = target_queue,
   orig_queue = target_queue, prio = priority, rprio = call.rprio, vip = call.vip,
