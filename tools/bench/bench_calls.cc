@@ -575,6 +575,7 @@ int Main() {
           v1::SetPresenceRequest ready;
           ready.set_operator_(freed_name);
           ready.set_state(v1::OPERATOR_STATE_AVAILABLE);
+          ready.set_take_over(true);  // the session AddOperators opened
           presence = Must(Rpc(cluster->calls(0), &Stub::SetPresence, ready), "SetPresence");
         } else {
           v1::GetOperatorPresenceRequest get_presence;
