@@ -396,6 +396,34 @@ absl::Status ChangeRelay::Apply(const std::vector<Change>& changes) {
   return redis_->Command(args).status();
 }
 
+absl::Status ChangeRelay::TrimLog() {
+  // What the relay still needs starts at its oldest pending entry, or after everything it has
+  // been given; the live views need the last minute at most.
+  std::string keep_from;
+  CC_ASSIGN_OR_RETURN(common::RedisReply pending, redis_->Command({"XPENDING", log_key_, kGroup}));
+  if (pending.elements.size() >= 2 && pending.elements[0].integer > 0) {
+    keep_from = pending.elements[1].str;
+  } else {
+    CC_ASSIGN_OR_RETURN(common::RedisReply groups, redis_->Command({"XINFO", "GROUPS", log_key_}));
+    for (const common::RedisReply& group : groups.elements) {
+      bool ours = false;
+      std::string last_delivered;
+      for (size_t i = 0; i + 1 < group.elements.size(); i += 2) {
+        if (group.elements[i].str == "name") ours = group.elements[i + 1].str == kGroup;
+        if (group.elements[i].str == "last-delivered-id")
+          last_delivered = group.elements[i + 1].str;
+      }
+      if (ours) keep_from = last_delivered;
+    }
+  }
+  if (keep_from.empty()) return absl::OkStatus();
+  const int64_t minute_ago = absl::ToUnixMillis(absl::Now() - absl::Minutes(1));
+  int64_t keep_ms = 0;
+  (void)absl::SimpleAtoi(keep_from.substr(0, keep_from.find('-')), &keep_ms);
+  if (keep_ms > minute_ago) keep_from = absl::StrCat(minute_ago, "-0");
+  return redis_->Command({"XTRIM", log_key_, "MINID", "~", keep_from}).status();
+}
+
 absl::StatusOr<int> ChangeRelay::PollOnce() {
   int applied = 0;
   if (absl::Now() >= next_claim_) {
@@ -413,6 +441,12 @@ absl::StatusOr<int> ChangeRelay::PollOnce() {
         CC_RETURN_IF_ERROR(Apply(stale));
         applied += static_cast<int>(stale.size());
       }
+    }
+  }
+  if (absl::Now() >= next_trim_) {
+    next_trim_ = absl::Now() + absl::Seconds(5);
+    if (absl::Status trimmed = TrimLog(); !trimmed.ok()) {
+      common::LogWarning("trimming the calls log", {{"error", trimmed}});
     }
   }
   if (blocking_ == nullptr || blocking_->broken()) {

@@ -64,6 +64,8 @@ class ChangeRelay {
 
  private:
   absl::Status Apply(const std::vector<Change>& changes);
+  // Drops the log entries the relay is done with (a minute of history is kept for the views).
+  absl::Status TrimLog();
 
   common::PgPool* pg_;
   common::RedisClient* redis_;
@@ -72,6 +74,7 @@ class ChangeRelay {
   const std::string log_key_;
   std::unique_ptr<common::RedisConnection> blocking_;
   absl::Time next_claim_ = absl::InfinitePast();
+  absl::Time next_trim_ = absl::InfinitePast();
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -116,7 +116,7 @@ local function finish(result)
   if #CHANGES > 0 then
     local snapshots = {}
     for call_id in pairs(CHANGED_CALLS) do snapshots[call_id] = hgetall(call_key(call_id)) end
-    redis.call('XADD', LOG, 'MAXLEN', '~', '1000000', '*', 'c',
+    redis.call('XADD', LOG, 'MAXLEN', '~', '500000', '*', 'c',
                cjson.encode({c = CHANGES, s = snapshots}))
   end
   return answer
