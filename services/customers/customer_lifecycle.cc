@@ -3,13 +3,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/calling_window.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/pg_util.h"
 #include "common/phone.h"
 #include "common/status.h"
-#include "services/customers/calling_window.h"
 #include "services/customers/customer_store.h"
 #include "services/customers/text.h"
 
@@ -382,7 +382,7 @@ absl::StatusOr<v1::ContactPermission> CustomerStore::Permission(
                       .empty();
   }
   std::string zone_name = options_.default_time_zone;
-  common::v1::WeeklySchedule window = DefaultCallingWindow();
+  common::v1::WeeklySchedule window = common::DefaultCallingWindow();
   bool do_not_call = false;
   bool survey_opt_out = false;
   if (stored) {
@@ -400,7 +400,7 @@ absl::StatusOr<v1::ContactPermission> CustomerStore::Permission(
   if (!absl::LoadTimeZone(zone_name, &zone)) zone = absl::UTCTimeZone();
   permission.set_time_zone(zone_name);
   const bool by_phone = check.purpose() != v1::CONTACT_PURPOSE_SURVEY_MESSAGE;
-  const WindowState window_state = EvaluateCallingWindow(window, zone, at);
+  const common::WindowState window_state = common::EvaluateCallingWindow(window, zone, at);
   if (do_not_call && (check.purpose() == v1::CONTACT_PURPOSE_OUTBOUND_CALL ||
                       check.purpose() == v1::CONTACT_PURPOSE_SURVEY_CALL)) {
     permission.add_denial_reasons(v1::CONTACT_DENIAL_REASON_DO_NOT_CALL);

@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/calling_window.h"
 #include "common/ids.h"
 #include "common/phone.h"
 #include "common/status.h"
-#include "services/customers/calling_window.h"
 #include "services/customers/text.h"
 
 namespace contactcentre::customers {
@@ -187,8 +187,8 @@ absl::Status NormalizeProfile(v1::Customer& customer, absl::string_view path,
     }
   }
   if (customer.has_calling_window()) {
-    CC_RETURN_IF_ERROR(ValidateCallingWindow(customer.calling_window(), at("calling_window"),
-                                             customer.time_zone()));
+    CC_RETURN_IF_ERROR(common::ValidateCallingWindow(customer.calling_window(),
+                                                     at("calling_window"), customer.time_zone()));
     customer.mutable_calling_window()->clear_time_zone();
   }
 

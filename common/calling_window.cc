@@ -1,11 +1,11 @@
-#include "services/customers/calling_window.h"
+#include "common/calling_window.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
-namespace contactcentre::customers {
+namespace contactcentre::common {
 namespace {
 
 common::v1::DayOfWeek DayOf(absl::CivilDay day) {
@@ -115,4 +115,4 @@ WindowState EvaluateCallingWindow(const common::v1::WeeklySchedule& window,
   return state;
 }
 
-}  // namespace contactcentre::customers
+}  // namespace contactcentre::common

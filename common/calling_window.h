@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "contactcentre/common/v1/common.pb.h"
 
-namespace contactcentre::customers {
+namespace contactcentre::common {
 
 // Every day 09:00-21:00, the window that applies when a customer has none.
 common::v1::WeeklySchedule DefaultCallingWindow();
@@ -28,4 +28,4 @@ struct WindowState {
 WindowState EvaluateCallingWindow(const common::v1::WeeklySchedule& window,
                                   const absl::TimeZone& time_zone, absl::Time at);
 
-}  // namespace contactcentre::customers
+}  // namespace contactcentre::common

@@ -1,8 +1,8 @@
-#include "services/customers/calling_window.h"
+#include "common/calling_window.h"
 
 #include <gtest/gtest.h>
 
-namespace contactcentre::customers {
+namespace contactcentre::common {
 namespace {
 
 absl::TimeZone Moscow() {
@@ -70,4 +70,4 @@ TEST(CallingWindowTest, ValidationNamesTheField) {
 }
 
 }  // namespace
-}  // namespace contactcentre::customers
+}  // namespace contactcentre::common
