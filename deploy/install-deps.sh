@@ -30,6 +30,11 @@ done
 if ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
+# kubectl renders the Kubernetes manifests (`kubectl kustomize`) in the manifest test; a machine
+# may carry a newer kubectl of its own, so Debian's kubernetes-client comes only when none is.
+if ! command -v kubectl >/dev/null 2>&1; then
+  missing+=(kubernetes-client)
+fi
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages already installed"
