@@ -53,7 +53,9 @@ const ServiceCase kServices[] = {
     {"surveys",
      {"contactcentre.surveys.v1.SurveyService", "contactcentre.surveys.v1.CampaignService",
       "contactcentre.surveys.v1.QualityService"},
-     "/contactcentre.surveys.v1.SurveyService/GetSurvey"},
+     "/contactcentre.surveys.v1.SurveyService/GetSurvey",
+     // A survey name is required.
+     grpc::StatusCode::INVALID_ARGUMENT},
     {"knowledge",
      {"contactcentre.knowledge.v1.ArticlesService", "contactcentre.knowledge.v1.PrecedentsService",
       "contactcentre.knowledge.v1.DirectoryService", "contactcentre.knowledge.v1.FeedbackService"},
