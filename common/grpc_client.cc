@@ -21,9 +21,22 @@ std::string NormalizeTarget(absl::string_view target) {
   return "ipv4:" + absl::StrJoin(addresses, ",");
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target) {
+bool NamesSeveralReplicas(absl::string_view target) {
+  const std::string normalized = NormalizeTarget(target);
+  if (absl::StartsWith(normalized, "ipv4:") || absl::StartsWith(normalized, "ipv6:")) {
+    return absl::StrContains(normalized, ',');
+  }
+  return absl::StrContains(normalized, ":///") && !absl::StartsWith(normalized, "unix:");
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target, HealthChecking health) {
   grpc::ChannelArguments arguments;
-  arguments.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
+  const bool health_checked = health == HealthChecking::kOn ||
+                              (health == HealthChecking::kAuto && NamesSeveralReplicas(target));
+  arguments.SetServiceConfigJSON(
+      health_checked
+          ? R"({"loadBalancingConfig":[{"round_robin":{}}],"healthCheckConfig":{"serviceName":""}})"
+          : R"({"loadBalancingConfig":[{"round_robin":{}}]})");
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   arguments.SetMaxReceiveMessageSize(16 * 1024 * 1024);

@@ -6,6 +6,13 @@
 //   "localhost:50051"                                      one address
 // and the channel spreads calls over all resolved addresses with gRPC's round_robin policy, so
 // one busy replica does not get every call of a long-lived HTTP/2 connection.
+//
+// A channel over several replicas (a list, or a resolver such as dns:///) also watches each
+// replica's gRPC health (service "") and sends calls only to replicas that report SERVING: a
+// replica that is draining after SIGTERM (NOT_SERVING for --drain_delay before it stops
+// accepting) or that lost PostgreSQL or Redis gets no new calls, so a rolling restart fails no
+// call. Readiness probes in Kubernetes do the same for endpoints, but a client keeps its
+// connections to a pod that left the endpoints; only the health watch stops it using them.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -22,8 +29,21 @@ namespace contactcentre::common {
 // host:port becomes "ipv4:a,b" ("localhost" counts as 127.0.0.1).
 std::string NormalizeTarget(absl::string_view target);
 
+// Whether a channel sends calls only to replicas whose health is SERVING.
+enum class HealthChecking {
+  // On for targets of several replicas (lists, resolver schemes), off for one address.
+  kAuto,
+  kOn,
+  // Off: health probes themselves (ccctl health) must reach NOT_SERVING replicas.
+  kOff,
+};
+
+// True when `target` may name several replicas (what kAuto turns health checking on for).
+bool NamesSeveralReplicas(absl::string_view target);
+
 // An insecure channel (mutual TLS is planned) with round_robin balancing and keepalive.
-std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target);
+std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target,
+                                           HealthChecking health = HealthChecking::kAuto);
 
 // A client context whose deadline is `timeout` from now; every call of the suite has one.
 std::unique_ptr<grpc::ClientContext> ContextWithTimeout(absl::Duration timeout);

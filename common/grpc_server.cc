@@ -1,9 +1,12 @@
 #include "common/grpc_server.h"
 
+#include <grpc/grpc.h>
+#include <grpc/support/alloc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
@@ -28,6 +31,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // Clients of the suite ping every 20 s or more; allow that without calls in flight.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+  }
   for (grpc::Service* service : services) builder.RegisterService(service);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -96,7 +104,43 @@ void GrpcServer::Shutdown() {
   const absl::Time started = absl::Now();
   server_->Shutdown(absl::ToChronoTime(started + options_.shutdown_grace));
   server_->Wait();
-  LogInfo("gRPC server stopped", {{"drain_s", absl::Now() - started}});
+  const ServedCalls served = CountServedCalls();
+  LogInfo("gRPC server stopped", {{"drain_s", absl::Now() - started},
+                                  {"calls_started", served.started},
+                                  {"calls_succeeded", served.succeeded},
+                                  {"calls_failed", served.failed}});
+}
+
+namespace {
+
+// Sums every `"<field>":"<number>"` of a channelz JSON answer (int64 values are JSON strings).
+int64_t SumJsonField(absl::string_view json, absl::string_view field) {
+  const std::string key = absl::StrCat("\"", field, "\":\"");
+  int64_t sum = 0;
+  for (size_t at = json.find(key); at != absl::string_view::npos; at = json.find(key, at + 1)) {
+    const size_t begin = at + key.size();
+    const size_t end = json.find('"', begin);
+    int64_t value = 0;
+    if (end != absl::string_view::npos &&
+        absl::SimpleAtoi(json.substr(begin, end - begin), &value)) {
+      sum += value;
+    }
+  }
+  return sum;
+}
+
+}  // namespace
+
+ServedCalls CountServedCalls() {
+  ServedCalls served;
+  char* json = grpc_channelz_get_servers(0);
+  if (json == nullptr) return served;
+  const absl::string_view text(json);
+  served.started = SumJsonField(text, "callsStarted");
+  served.succeeded = SumJsonField(text, "callsSucceeded");
+  served.failed = SumJsonField(text, "callsFailed");
+  gpr_free(json);
+  return served;
 }
 
 void ShutdownSignals::Block() {

@@ -49,7 +49,21 @@ struct GrpcServerOptions {
   // How long health reports NOT_SERVING before the server stops accepting, so that load
   // balancers (Kubernetes endpoints) stop sending new calls first.
   absl::Duration drain_delay = absl::ZeroDuration();
+  // When positive, each client connection is closed gracefully (GOAWAY, in-flight calls and
+  // streams finish) after about this long, so that clients resolve the address again and spread
+  // over replicas added since they connected (a headless Service's DNS is read only on
+  // reconnection). Zero: connections live as long as the client keeps them.
+  absl::Duration max_connection_age = absl::ZeroDuration();
 };
+
+// Calls a process's gRPC servers have handled, from gRPC's own channelz counters (kept by gRPC
+// anyway, so counting costs nothing per call). Health checks count too.
+struct ServedCalls {
+  int64_t started = 0;
+  int64_t succeeded = 0;
+  int64_t failed = 0;
+};
+ServedCalls CountServedCalls();
 
 class GrpcServer {
  public:
@@ -79,7 +93,8 @@ class GrpcServer {
   // period (then cancel them), and return when the server has stopped. gRPC also waits, within
   // the same grace, for clients to close their connections after the GOAWAY; a client that
   // keeps an idle connection open therefore delays the exit up to the grace period, never
-  // longer. Idempotent.
+  // longer. Idempotent. The last log line ("gRPC server stopped") gives the calls the process
+  // served (calls_started, calls_succeeded, calls_failed).
   void Shutdown();
 
   grpc::Server* server() { return server_.get(); }

@@ -37,6 +37,9 @@ class SlowService final : public SleepService::Service {
   absl::Notification started;
 };
 
+// The port of a peer such as "ipv4:127.0.0.1:50051".
+int PeerPort(const std::string& peer) { return std::stoi(peer.substr(peer.rfind(':') + 1)); }
+
 // Asks the server's health service over the wire, as a Kubernetes probe would.
 std::string Health(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
   return testing::HealthStatus(channel, service);
@@ -146,6 +149,69 @@ TEST_F(GrpcServerTest, SecondServerOnABusyPortFails) {
       GrpcServer::Start({.listen_address = absl::StrCat("127.0.0.1:", server_->port())}, {});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(GrpcServerTest, CountsServedCalls) {
+  const ServedCalls before = CountServedCalls();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Sleep(0).ok());
+  const ServedCalls after = CountServedCalls();
+  EXPECT_EQ(after.started - before.started, 3);
+  EXPECT_EQ(after.succeeded - before.succeeded, 3);
+  EXPECT_EQ(after.failed, before.failed);
+}
+
+TEST(GrpcServerMaxConnectionAgeTest, ClientsReconnectWithoutAFailedCall) {
+  SlowService service;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+      {.listen_address = "127.0.0.1:0", .max_connection_age = absl::Milliseconds(100)}, {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = SleepService::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", (*server)->port())));
+  // Calls keep coming while the server closes the connection under them several times.
+  const absl::Time until = absl::Now() + absl::Milliseconds(800);
+  int calls = 0;
+  while (absl::Now() < until) {
+    SleepRequest request;
+    request.set_millis(5);
+    SleepResponse response;
+    auto context = ContextWithTimeout(absl::Seconds(5));
+    grpc::Status status = stub->Sleep(context.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << "call " << calls << ": " << status.error_message();
+    ++calls;
+  }
+  EXPECT_GT(calls, 20);
+}
+
+TEST(GrpcClientTest, ChannelsOverSeveralReplicasSkipThoseNotServing) {
+  SlowService ready_service;
+  SlowService unready_service;
+  auto ready = GrpcServer::Start({.listen_address = "127.0.0.1:0"}, {&ready_service});
+  auto unready = GrpcServer::Start({.listen_address = "127.0.0.1:0"}, {&unready_service});
+  ASSERT_TRUE(ready.ok() && unready.ok());
+  (*ready)->SetReady(true);
+  const std::string list =
+      absl::StrCat("127.0.0.1:", (*ready)->port(), ",127.0.0.1:", (*unready)->port());
+  EXPECT_TRUE(NamesSeveralReplicas(list));
+  EXPECT_TRUE(NamesSeveralReplicas("dns:///cc-calls.contactcentre.svc.cluster.local:50051"));
+  EXPECT_FALSE(NamesSeveralReplicas("127.0.0.1:50051"));
+  auto stub = SleepService::NewStub(MakeChannel(list));
+  for (int i = 0; i < 10; ++i) {
+    SleepRequest request;
+    SleepResponse response;
+    auto context = ContextWithTimeout(absl::Seconds(5));
+    context->set_wait_for_ready(true);
+    ASSERT_TRUE(stub->Sleep(context.get(), request, &response).ok());
+    EXPECT_EQ(PeerPort(context->peer()), (*ready)->port()) << "call " << i;
+  }
+  EXPECT_FALSE(unready_service.started.HasBeenNotified());
+  // Without health checking, the unready replica gets its share.
+  auto unchecked = SleepService::NewStub(MakeChannel(list, HealthChecking::kOff));
+  for (int i = 0; i < 4; ++i) {
+    SleepRequest request;
+    SleepResponse response;
+    auto context = ContextWithTimeout(absl::Seconds(5));
+    ASSERT_TRUE(unchecked->Sleep(context.get(), request, &response).ok());
+  }
+  EXPECT_TRUE(unready_service.started.HasBeenNotified());
 }
 
 TEST(GrpcClientTest, NormalizesTargets) {

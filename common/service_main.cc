@@ -33,6 +33,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
           "how long health reports NOT_SERVING before the server stops accepting calls (set "
           "to a few seconds behind a Kubernetes Service)");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
+          "close each client connection gracefully after about this long (0: never), so that "
+          "clients re-resolve and spread over replicas added since (e.g. 5m in Kubernetes)");
 ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(1),
           "how often PostgreSQL and Redis are checked for the readiness health status");
 ABSL_FLAG(int, max_message_bytes, 16 * 1024 * 1024, "largest gRPC message accepted or sent");
@@ -67,6 +70,10 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const ServiceSpec& spec) {
   if (config.pg_pool_size < 1) return InvalidArgumentError("--pg_pool_size", "must be >= 1");
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   config.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  config.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  if (config.max_connection_age < absl::ZeroDuration()) {
+    return InvalidArgumentError("--max_connection_age", "must not be negative");
+  }
   config.readiness_interval = absl::GetFlag(FLAGS_readiness_interval);
   if (config.readiness_interval <= absl::ZeroDuration()) {
     return InvalidArgumentError("--readiness_interval", "must be positive");
@@ -228,7 +235,8 @@ int RunService(int argc, char** argv, const ServiceSpec& spec, const ModuleFacto
                          .health_service_names = (*module)->HealthServiceNames(),
                          .max_message_bytes = config->max_message_bytes,
                          .shutdown_grace = config->shutdown_grace,
-                         .drain_delay = config->drain_delay},
+                         .drain_delay = config->drain_delay,
+                         .max_connection_age = config->max_connection_age},
                         (*module)->GrpcServices());
   if (!server.ok()) {
     LogError("cannot start the gRPC server", {{"error", server.status()}});

@@ -60,6 +60,7 @@ struct ServiceConfig {
   int pg_pool_size = 0;
   absl::Duration shutdown_grace;
   absl::Duration drain_delay;
+  absl::Duration max_connection_age;
   absl::Duration readiness_interval;
   int max_message_bytes = 0;
 };

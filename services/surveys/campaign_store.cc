@@ -7,8 +7,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/civil_time.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/page_token.h"
@@ -66,6 +68,32 @@ v1::ExclusionReason ExclusionFor(const CustomerFacts& facts, v1::SurveyChannel c
     return v1::EXCLUSION_REASON_NO_CONTACT;
   }
   return v1::EXCLUSION_REASON_UNSPECIFIED;
+}
+
+// Whether `now` falls inside the schedule (its zone, else `fallback_zone`); closed dates never.
+bool InCallingWindow(const common::v1::WeeklySchedule& schedule, absl::Time now,
+                     const std::string& fallback_zone) {
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(schedule.time_zone().empty() ? fallback_zone : schedule.time_zone(),
+                          &zone)) {
+    return false;
+  }
+  const absl::CivilSecond local = absl::ToCivilSecond(now, zone);
+  const absl::CivilDay day(local);
+  const std::string date = absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+  for (const std::string& closed : schedule.closed_dates()) {
+    if (closed == date) return false;
+  }
+  // absl::Weekday counts from Monday = 0; DayOfWeek from Monday = 1.
+  const int weekday = static_cast<int>(absl::GetWeekday(day)) + 1;
+  const int minute = local.hour() * 60 + local.minute();
+  for (const auto& window : schedule.windows()) {
+    if (static_cast<int>(window.day()) == weekday && minute >= window.start_minute() &&
+        minute < window.end_minute()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 absl::Status ValidateCap(const v1::FrequencyCap& cap, absl::string_view field) {
@@ -155,7 +183,19 @@ absl::Status ValidateCampaign(const v1::Campaign& campaign) {
                                  absl::StrCat("campaign.target.customer_list.customers[", i, "]"))
                            .status());
   }
+  if (!campaign.calling_window().time_zone().empty()) {
+    absl::TimeZone zone;
+    if (!absl::LoadTimeZone(campaign.calling_window().time_zone(), &zone)) {
+      return common::InvalidArgumentError("campaign.calling_window.time_zone",
+                                          "unknown IANA time zone");
+    }
+  }
   for (const auto& window : campaign.calling_window().windows()) {
+    if (window.day() == common::v1::DAY_OF_WEEK_UNSPECIFIED ||
+        !common::v1::DayOfWeek_IsValid(window.day())) {
+      return common::InvalidArgumentError("campaign.calling_window.windows",
+                                          "each window needs its day");
+    }
     if (window.start_minute() < 0 || window.end_minute() > 24 * 60 ||
         window.start_minute() >= window.end_minute()) {
       return common::InvalidArgumentError("campaign.calling_window.windows",
@@ -743,13 +783,30 @@ absl::StatusOr<v1::NextInvitationResponse> CampaignStore::NextInvitation(
             pqxx::result due = txn.exec_params(
                 "SELECT i.id FROM invitations i LEFT JOIN campaigns c ON c.id = i.campaign_id "
                 "WHERE i.status = 1 AND i.channel = $1 AND i.next_attempt_time <= now() "
-                "AND (c.state = 3 OR (i.campaign_id IS NULL AND $2 = '')) "
+                "AND (c.state IN (2, 3) OR (i.campaign_id IS NULL AND $2 = '')) "
                 "AND ($2 = '' OR i.campaign_id = $2) "
                 "ORDER BY i.next_attempt_time LIMIT 1 FOR UPDATE OF i SKIP LOCKED",
                 static_cast<int>(request.channel()), campaign_id);
             if (due.empty()) break;
             CC_ASSIGN_OR_RETURN(v1::Invitation invitation,
                                 LoadInvitation(txn, due[0][0].c_str(), false));
+            if (!invitation.campaign().empty()) {
+              CC_ASSIGN_OR_RETURN(std::string id,
+                                  ParseName(invitation.campaign(), "surveyCampaigns", "campaign"));
+              CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaign(txn, id, false));
+              const bool ended =
+                  campaign.has_end_time() && common::TimeFromTimestamp(campaign.end_time()) <= now;
+              const bool closed =
+                  IsCallChannel(campaign.channel()) &&
+                  !InCallingWindow(campaign.calling_window(), now, options_.site_time_zone);
+              if (ended || closed) {
+                // Not now: look again at the next round of the dialler (a minute later).
+                *invitation.mutable_next_attempt_time() =
+                    common::TimestampFromTime(now + absl::Minutes(ended ? 24 * 60 : 1));
+                CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
+                continue;
+              }
+            }
             CustomerFacts facts;
             facts.found = true;
             if (!invitation.customer().empty()) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "common/ids.h"
 #include "common/pg_util.h"
@@ -71,9 +72,15 @@ class CampaignsTest : public ::testing::Test {
     for (const std::string& customer : customers) {
       campaign.mutable_target()->mutable_customer_list()->add_customers(customer);
     }
-    common::v1::DailyWindow& window = *campaign.mutable_calling_window()->add_windows();
-    window.set_start_minute(0);
-    window.set_end_minute(24 * 60);
+    for (int day = 1; day <= 7; ++day) {
+      if (day == closed_day_) continue;
+      common::v1::DailyWindow& window = *campaign.mutable_calling_window()->add_windows();
+      window.set_day(static_cast<common::v1::DayOfWeek>(day));
+      window.set_start_minute(0);
+      window.set_end_minute(24 * 60);
+    }
+    campaign.mutable_calling_window()->set_time_zone("UTC");
+    campaign.set_quota(quota_);
     campaign.set_max_attempts(2);
     v1::Campaign created;
     grpc::Status status = Call(&CampaignStub::CreateCampaign, env_->campaigns(), request, &created);
@@ -162,6 +169,9 @@ class CampaignsTest : public ::testing::Test {
 
   std::unique_ptr<SurveysTestEnv> env_;
   std::string survey_;
+  // The day of week (1 = Monday) left out of new campaigns' calling windows; 0: none.
+  int closed_day_ = 0;
+  int quota_ = 0;
 };
 
 TEST_F(CampaignsTest, ExcludedCustomersAreNeverInvited) {
@@ -362,6 +372,51 @@ TEST_F(CampaignsTest, OutcomesRetriesAndOptOut) {
   EXPECT_EQ(stopped.state(), v1::CAMPAIGN_STATE_STOPPED);
   EXPECT_EQ(stopped.stats().cancelled_count(), 1);
   EXPECT_EQ(stopped.stats().excluded_count(), 1);
+}
+
+TEST_F(CampaignsTest, QuotaAndCallingWindow) {
+  for (const char* name : {"customers/a", "customers/b", "customers/c"}) {
+    env_->customers().Put(Customer(name));
+  }
+  // Outside the calling window (today is closed): nothing is handed out.
+  closed_day_ =
+      static_cast<int>(absl::GetWeekday(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()))) + 1;
+  v1::Campaign closed = CreateCampaign({"customers/c"});
+  StartCampaign(closed.name());
+  EXPECT_FALSE(Next("operators/1").has_invitation());
+  // A quota of one completed response: the first completion completes the campaign and
+  // cancels the rest.
+  closed_day_ = 0;
+  quota_ = 1;
+  v1::Campaign campaign = CreateCampaign({"customers/a", "customers/b"});
+  StartCampaign(campaign.name());
+  v1::NextInvitationRequest next_request;
+  next_request.set_claimant("operators/2");
+  next_request.set_channel(v1::SURVEY_CHANNEL_OPERATOR);
+  next_request.set_campaign(campaign.name());
+  v1::NextInvitationResponse next;
+  ASSERT_TRUE(Call(&CampaignStub::NextInvitation, env_->campaigns(), next_request, &next).ok());
+  ASSERT_TRUE(next.has_invitation());
+  v1::StartResponseRequest start;
+  start.set_invitation(next.invitation().name());
+  start.set_channel(v1::SURVEY_CHANNEL_OPERATOR);
+  v1::StartResponseResponse started;
+  ASSERT_TRUE(Call(&SurveyStub::StartResponse, env_->surveys(), start, &started).ok());
+  v1::SubmitResponseRequest submit;
+  submit.set_name(started.response().name());
+  submit.set_complete(true);
+  submit.add_answers()->set_question_id("overall");
+  submit.mutable_answers(0)->set_score(4);
+  v1::SurveyResponse done;
+  ASSERT_TRUE(Call(&SurveyStub::SubmitResponse, env_->surveys(), submit, &done).ok());
+  v1::GetCampaignRequest get;
+  get.set_name(campaign.name());
+  v1::Campaign completed;
+  ASSERT_TRUE(Call(&CampaignStub::GetCampaign, env_->campaigns(), get, &completed).ok());
+  EXPECT_EQ(completed.state(), v1::CAMPAIGN_STATE_COMPLETED);
+  EXPECT_EQ(completed.state_reason(), "quota reached");
+  EXPECT_EQ(completed.stats().completed_count(), 1);
+  EXPECT_EQ(completed.stats().cancelled_count(), 1);
 }
 
 TEST_F(CampaignsTest, AReplayedCallCompletedEventInvitesOnce) {

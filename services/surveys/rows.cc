@@ -279,6 +279,33 @@ absl::StatusOr<std::shared_ptr<const v1::SurveyVersion>> VersionCache::Get(
   return std::shared_ptr<const v1::SurveyVersion>(parsed);
 }
 
+absl::Status CompleteOnQuota(pqxx::work& txn, const std::string& campaign_name, absl::Time now) {
+  CC_ASSIGN_OR_RETURN(std::string id, ParseName(campaign_name, "surveyCampaigns", "campaign"));
+  CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaign(txn, id, true));
+  if (campaign.quota() <= 0 || campaign.state() == v1::CAMPAIGN_STATE_COMPLETED ||
+      campaign.state() == v1::CAMPAIGN_STATE_STOPPED) {
+    return absl::OkStatus();
+  }
+  pqxx::result completed =
+      txn.exec_params("SELECT count(*) FROM invitations WHERE campaign_id = $1 AND status = 3", id);
+  if (completed[0][0].as<int64_t>() < campaign.quota()) return absl::OkStatus();
+  pqxx::result pending = txn.exec_params(
+      "SELECT id FROM invitations WHERE campaign_id = $1 AND status = 1 FOR UPDATE", id);
+  for (const auto& row : pending) {
+    CC_ASSIGN_OR_RETURN(v1::Invitation invitation, LoadInvitation(txn, row[0].c_str(), false));
+    invitation.set_status(v1::INVITATION_STATUS_CANCELLED);
+    invitation.set_status_detail("the campaign reached its quota");
+    *invitation.mutable_finish_time() = common::TimestampFromTime(now);
+    *invitation.mutable_update_time() = common::TimestampFromTime(now);
+    CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
+  }
+  campaign.set_state(v1::CAMPAIGN_STATE_COMPLETED);
+  campaign.set_state_reason("quota reached");
+  *campaign.mutable_finished_time() = common::TimestampFromTime(now);
+  *campaign.mutable_update_time() = common::TimestampFromTime(now);
+  return SaveCampaign(txn, campaign, false);
+}
+
 bool IsFinal(v1::InvitationStatus status) {
   return status != v1::INVITATION_STATUS_PENDING && status != v1::INVITATION_STATUS_IN_PROGRESS;
 }

@@ -91,6 +91,10 @@ class VersionCache {
       ABSL_GUARDED_BY(mutex_);
 };
 
+// Completes the campaign (reason "quota reached", pending invitations CANCELLED) when its quota
+// of completed invitations is reached; called after an invitation completed.
+absl::Status CompleteOnQuota(pqxx::work& txn, const std::string& campaign, absl::Time now);
+
 // True when the invitation status is final.
 bool IsFinal(v1::InvitationStatus status);
 

@@ -507,6 +507,9 @@ absl::StatusOr<v1::SurveyResponse> SurveyStore::SubmitResponse(
                 *invitation.mutable_finish_time() = common::TimestampFromTime(now);
                 *invitation.mutable_update_time() = common::TimestampFromTime(now);
                 CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
+                if (!invitation.campaign().empty()) {
+                  CC_RETURN_IF_ERROR(CompleteOnQuota(txn, invitation.campaign(), now));
+                }
               }
               events::v1::Event event;
               event.set_request_id(request.request_id());

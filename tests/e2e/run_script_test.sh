@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's first command, for real: deploy/run.sh brings all five services to SERVING, and
+# The README's first command, for real: deploy/run.sh brings all five services to SERVING (here
+# with two replicas of calls and of customers, CC_REPLICAS, on successive port slots), and
 # Ctrl-C (SIGINT to its process group, as a terminal sends it) makes it stop the services and
 # the servers and exit 130, leaving no process and no listening port behind. Uses its own
 # working folder and ports, so it runs beside other tests; runs the binaries already built.
@@ -15,7 +16,7 @@ fail() { echo "FAIL: $*"; echo "--- run.sh output:"; grep -v '^{' "$log" | tail 
 # trap a signal ignored at entry; reset it to default, as a terminal's foreground job has it,
 # and give run.sh a process group of its own to send the Ctrl-C to.
 CC_RUN_DIR="$work/servers" CC_PORT_BASE=$port_base CC_BUILD_DIR=${CC_BINARY_DIR:?} \
-  CC_RUN_SKIP_BUILD=1 /usr/bin/python3 -c '
+  CC_REPLICAS=calls=2,customers=2 CC_RUN_SKIP_BUILD=1 /usr/bin/python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
@@ -34,9 +35,12 @@ health=("$CC_BINARY_DIR/tools/ccctl" health)
 services=(calls customers surveys knowledge analytics)
 for i in "${!services[@]}"; do health+=("--${services[$i]}_address=127.0.0.1:$((port_base + i))"); done
 "${health[@]}" || fail "not every service is SERVING"
+# The second replicas of calls and customers, ten ports above the first.
+"${health[@]}" "--calls_address=127.0.0.1:$((port_base + 10))" \
+  "--customers_address=127.0.0.1:$((port_base + 11))" || fail "a second replica is not SERVING"
 source "$work/servers/env"
-service_pids=$(sed -n 's/^run: started [a-z]* (pid \([0-9]*\))$/\1/p' "$log")
-[[ $(wc -w <<<"$service_pids") == 5 ]] || fail "run.sh did not report five service pids"
+service_pids=$(sed -n 's/^run: started [a-z]* .*(pid \([0-9]*\))$/\1/p' "$log")
+[[ $(wc -w <<<"$service_pids") == 7 ]] || fail "run.sh did not report seven service pids"
 redis_pid=$(cat "$work/servers/redis.pid")
 postgres_pid=$(head -n 1 "$(readlink -f "$work/servers/pg")/postmaster.pid")
 
@@ -53,11 +57,12 @@ alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{print $3}' "/proc/$1/stat") != Z 
 for pid in $service_pids $redis_pid $postgres_pid; do
   if alive "$pid"; then fail "process $pid is still running: $(ps -o cmd= -p "$pid")"; fi
 done
-for port in $(seq "$port_base" $((port_base + 4))) "$CC_PG_PORT" "$CC_REDIS_PORT"; do
+for port in $(seq "$port_base" $((port_base + 4))) $((port_base + 10)) $((port_base + 11)) \
+  "$CC_PG_PORT" "$CC_REDIS_PORT"; do
   if ss -Hltn "sport = :$port" | grep -q .; then fail "port $port still listening"; fi
 done
 for service in "${services[@]}"; do
   grep -q "\"service\":\"$service\",\"msg\":\"stopped\"" "$log" ||
     fail "$service did not log a clean stop"
 done
-echo "PASS: run.sh came up on ports $port_base.. and Ctrl-C left nothing behind"
+echo "PASS: run.sh came up on ports $port_base.. (two replicas of calls and customers) and Ctrl-C left nothing behind"

@@ -16,7 +16,9 @@ using grpc::health::v1::HealthCheckResponse;
 
 HealthResult CheckOne(const ServiceAddress& address, absl::Duration timeout) {
   HealthResult result{.service = address.service, .target = address.target};
-  auto stub = grpc::health::v1::Health::NewStub(common::MakeChannel(address.target));
+  // Without client-side health checking: a NOT_SERVING replica must answer, not be skipped.
+  auto stub = grpc::health::v1::Health::NewStub(
+      common::MakeChannel(address.target, common::HealthChecking::kOff));
   auto context = common::ContextWithTimeout(timeout);
   // Wait for the connection within the deadline instead of failing at once while it opens.
   context->set_wait_for_ready(true);
