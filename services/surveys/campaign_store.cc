@@ -782,7 +782,8 @@ absl::StatusOr<v1::NextInvitationResponse> CampaignStore::NextInvitation(
           for (int tries = 0; tries < 50; ++tries) {
             pqxx::result due = txn.exec_params(
                 "SELECT i.id FROM invitations i LEFT JOIN campaigns c ON c.id = i.campaign_id "
-                "WHERE i.status = 1 AND i.channel = $1 AND i.next_attempt_time <= now() "
+                "WHERE i.status IN (1, 2) AND i.next_attempt_time IS NOT NULL "
+                "AND i.channel = $1 AND i.next_attempt_time <= now() "
                 "AND (c.state IN (2, 3) OR (i.campaign_id IS NULL AND $2 = '')) "
                 "AND ($2 = '' OR i.campaign_id = $2) "
                 "ORDER BY i.next_attempt_time LIMIT 1 FOR UPDATE OF i SKIP LOCKED",
@@ -790,6 +791,13 @@ absl::StatusOr<v1::NextInvitationResponse> CampaignStore::NextInvitation(
             if (due.empty()) break;
             CC_ASSIGN_OR_RETURN(v1::Invitation invitation,
                                 LoadInvitation(txn, due[0][0].c_str(), false));
+            if (invitation.status() == v1::INVITATION_STATUS_IN_PROGRESS) {
+              // A lapsed claim: back to PENDING, its attempt not counted.
+              if (!invitation.attempts().empty()) invitation.mutable_attempts()->RemoveLast();
+              invitation.set_status(v1::INVITATION_STATUS_PENDING);
+              invitation.clear_claimant();
+              invitation.clear_claim_expire_time();
+            }
             if (!invitation.campaign().empty()) {
               CC_ASSIGN_OR_RETURN(std::string id,
                                   ParseName(invitation.campaign(), "surveyCampaigns", "campaign"));
@@ -896,6 +904,16 @@ absl::StatusOr<v1::Invitation> CampaignStore::UpdateInvitation(
                 invitation.set_status_detail(request.note());
                 CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
                 return invitation;
+              }
+              if (invitation.status() == v1::INVITATION_STATUS_IN_PROGRESS &&
+                  invitation.claimant() != request.claimant()) {
+                for (const v1::InvitationAttempt& attempt : invitation.attempts()) {
+                  if (attempt.claimant() == request.claimant()) {
+                    return absl::AbortedError(
+                        absl::StrCat("the claim of ", request.claimant(), " on ", invitation.name(),
+                                     " lapsed and the invitation was claimed again"));
+                  }
+                }
               }
               if (invitation.status() != v1::INVITATION_STATUS_IN_PROGRESS ||
                   invitation.claimant() != request.claimant()) {

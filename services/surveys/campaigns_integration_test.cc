@@ -374,6 +374,33 @@ TEST_F(CampaignsTest, OutcomesRetriesAndOptOut) {
   EXPECT_EQ(stopped.stats().excluded_count(), 1);
 }
 
+TEST_F(CampaignsTest, ALapsedClaimIsHandedOutAgain) {
+  env_->customers().Put(Customer("customers/a"));
+  v1::Campaign campaign = CreateCampaign({"customers/a"});
+  StartCampaign(campaign.name());
+  v1::NextInvitationRequest request;
+  request.set_claimant("operators/1");
+  request.set_channel(v1::SURVEY_CHANNEL_OPERATOR);
+  request.mutable_claim_duration()->set_nanos(300'000'000);
+  v1::NextInvitationResponse first;
+  ASSERT_TRUE(Call(&CampaignStub::NextInvitation, env_->campaigns(), request, &first).ok());
+  ASSERT_TRUE(first.has_invitation());
+  EXPECT_FALSE(Next("operators/2").has_invitation()) << "claimed";
+  absl::SleepFor(absl::Milliseconds(400));
+  v1::NextInvitationResponse second = Next("operators/2");
+  ASSERT_TRUE(second.has_invitation()) << "the claim lapsed";
+  EXPECT_EQ(second.invitation().name(), first.invitation().name());
+  EXPECT_EQ(second.invitation().attempts_size(), 1) << "the lapsed claim is no attempt";
+  EXPECT_EQ(second.invitation().claimant(), "operators/2");
+  v1::UpdateInvitationRequest update;
+  update.set_name(first.invitation().name());
+  update.set_claimant("operators/1");
+  update.set_outcome(v1::INVITATION_OUTCOME_REFUSED);
+  v1::Invitation out;
+  EXPECT_EQ(Call(&CampaignStub::UpdateInvitation, env_->campaigns(), update, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
 TEST_F(CampaignsTest, QuotaAndCallingWindow) {
   for (const char* name : {"customers/a", "customers/b", "customers/c"}) {
     env_->customers().Put(Customer(name));

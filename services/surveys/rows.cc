@@ -181,10 +181,15 @@ absl::Status SaveInvitation(pqxx::work& txn, v1::Invitation& invitation, bool in
   auto optional = [](const std::string& value) -> const char* {
     return value.empty() ? nullptr : value.c_str();
   };
-  const std::string next_attempt =
-      invitation.status() == v1::INVITATION_STATUS_PENDING && invitation.has_next_attempt_time()
-          ? Micros(invitation.next_attempt_time())
-          : "";
+  // The column holds when the invitation is next due: the next attempt while PENDING, the lapse
+  // of the claim while claimed (a lapsed claim is due again).
+  std::string next_attempt;
+  if (invitation.status() == v1::INVITATION_STATUS_PENDING && invitation.has_next_attempt_time()) {
+    next_attempt = Micros(invitation.next_attempt_time());
+  } else if (invitation.status() == v1::INVITATION_STATUS_IN_PROGRESS &&
+             invitation.has_claim_expire_time()) {
+    next_attempt = Micros(invitation.claim_expire_time());
+  }
   pqxx::result rows;
   if (insert) {
     rows = txn.exec_params(
