@@ -307,6 +307,62 @@ absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(
   });
 }
 
+absl::StatusOr<v1::Campaign> CampaignStore::UpdateCampaign(
+    const v1::UpdateCampaignRequest& request) {
+  CC_ASSIGN_OR_RETURN(std::string id,
+                      ParseName(request.campaign().name(), "surveyCampaigns", "campaign.name"));
+  static const std::set<std::string> kAlways = {"display_name",   "description",    "labels",
+                                                "end_time",       "calling_window", "max_attempts",
+                                                "retry_interval", "quota",          "frequency_cap",
+                                                "link_validity",  "teams",          "operators"};
+  static const std::set<std::string> kDraftOnly = {"survey", "survey_version", "channel", "target",
+                                                   "start_time"};
+  for (const std::string& path : request.update_mask().paths()) {
+    if (!kAlways.count(path) && !kDraftOnly.count(path)) {
+      return common::InvalidArgumentError("update_mask",
+                                          absl::StrCat("\"", path, "\" is not a writable field"));
+    }
+  }
+  return pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::Campaign> {
+    return Idempotent<v1::Campaign>(
+        txn, "UpdateCampaign", request.request_id(), request,
+        [&]() -> absl::StatusOr<v1::Campaign> {
+          CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaign(txn, id, true));
+          CC_RETURN_IF_ERROR(CheckEtag(request.campaign().etag(), std::stoll(campaign.etag())));
+          if (CampaignFinal(campaign.state())) {
+            return absl::FailedPreconditionError(absl::StrCat(campaign.name(), " is final"));
+          }
+          const bool draft = campaign.state() == v1::CAMPAIGN_STATE_DRAFT;
+          google::protobuf::FieldMask mask = request.update_mask();
+          if (mask.paths().empty()) {
+            for (const std::string& path : kAlways) mask.add_paths(path);
+            if (draft) {
+              for (const std::string& path : kDraftOnly) mask.add_paths(path);
+            }
+          }
+          for (const std::string& path : mask.paths()) {
+            if (!draft && kDraftOnly.count(path)) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  path, " is fixed once the campaign started (", campaign.name(), ")"));
+            }
+          }
+          FieldMaskUtil::MergeOptions options;
+          options.set_replace_message_fields(true);
+          options.set_replace_repeated_fields(true);
+          FieldMaskUtil::MergeMessageTo(request.campaign(), mask, options, &campaign);
+          CC_RETURN_IF_ERROR(ValidateCampaign(campaign));
+          if (draft) {
+            CC_ASSIGN_OR_RETURN(std::string survey_id,
+                                ParseName(campaign.survey(), "surveys", "campaign.survey"));
+            CC_RETURN_IF_ERROR(LoadSurvey(txn, survey_id, false).status());
+          }
+          *campaign.mutable_update_time() = common::TimestampFromTime(absl::Now());
+          CC_RETURN_IF_ERROR(SaveCampaign(txn, campaign, false));
+          return WithStats(txn, campaign);
+        });
+  });
+}
+
 absl::StatusOr<v1::Campaign> CampaignStore::GetCampaign(const v1::GetCampaignRequest& request) {
   CC_ASSIGN_OR_RETURN(std::string id, ParseName(request.name(), "surveyCampaigns", "name"));
   return pg_->Query([&](pqxx::nontransaction& txn) -> absl::StatusOr<v1::Campaign> {

@@ -27,6 +27,7 @@ class CampaignStore {
   absl::StatusOr<v1::Campaign> CreateCampaign(const v1::CreateCampaignRequest& request);
   absl::StatusOr<v1::Campaign> GetCampaign(const v1::GetCampaignRequest& request);
   absl::StatusOr<v1::ListCampaignsResponse> ListCampaigns(const v1::ListCampaignsRequest& request);
+  absl::StatusOr<v1::Campaign> UpdateCampaign(const v1::UpdateCampaignRequest& request);
   absl::StatusOr<v1::Campaign> StartCampaign(const v1::StartCampaignRequest& request);
   absl::StatusOr<v1::Campaign> PauseCampaign(const v1::PauseCampaignRequest& request);
   absl::StatusOr<v1::Campaign> StopCampaign(const v1::StopCampaignRequest& request);

@@ -264,8 +264,26 @@ TEST_F(CampaignsTest, TagFiltersResolveThroughTheCustomersService) {
   other.tags = {"loans"};
   for (const auto& facts : {gold, plain, staff, other}) env_->customers().Put(facts);
   v1::Campaign campaign = CreateCampaign({});
-  v1::UpdateCampaignRequest unused;
-  (void)unused;
+  // UpdateCampaign: everything may change in DRAFT; the target is fixed once started.
+  v1::UpdateCampaignRequest update;
+  update.mutable_campaign()->set_name(campaign.name());
+  update.mutable_campaign()->set_quota(5);
+  update.mutable_campaign()->mutable_target()->mutable_customer_list()->add_customers(
+      "customers/gold");
+  update.mutable_update_mask()->add_paths("quota");
+  update.mutable_update_mask()->add_paths("target");
+  v1::Campaign updated;
+  ASSERT_TRUE(Call(&CampaignStub::UpdateCampaign, env_->campaigns(), update, &updated).ok());
+  EXPECT_EQ(updated.quota(), 5);
+  EXPECT_EQ(updated.target().customer_list().customers_size(), 1);
+  StartCampaign(campaign.name());
+  EXPECT_EQ(Call(&CampaignStub::UpdateCampaign, env_->campaigns(), update, &updated).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  update.mutable_update_mask()->clear_paths();
+  update.mutable_update_mask()->add_paths("quota");
+  update.mutable_campaign()->set_quota(-1);
+  EXPECT_EQ(Call(&CampaignStub::UpdateCampaign, env_->campaigns(), update, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   // Target: cards holders, not staff.
   v1::CreateCampaignRequest request;
   request.mutable_campaign()->set_display_name("Cards");

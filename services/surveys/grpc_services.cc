@@ -74,6 +74,8 @@ CC_MUTATING(CampaignGrpcService, CreateCampaign, CreateCampaignRequest, v1::Camp
 CC_READING(CampaignGrpcService, GetCampaign, GetCampaignRequest, v1::Campaign, GetCampaign)
 CC_READING(CampaignGrpcService, ListCampaigns, ListCampaignsRequest, v1::ListCampaignsResponse,
            ListCampaigns)
+CC_MUTATING(CampaignGrpcService, UpdateCampaign, UpdateCampaignRequest, v1::Campaign,
+            UpdateCampaign)
 CC_MUTATING(CampaignGrpcService, StartCampaign, StartCampaignRequest, v1::Campaign, StartCampaign)
 CC_MUTATING(CampaignGrpcService, PauseCampaign, PauseCampaignRequest, v1::Campaign, PauseCampaign)
 CC_MUTATING(CampaignGrpcService, StopCampaign, StopCampaignRequest, v1::Campaign, StopCampaign)

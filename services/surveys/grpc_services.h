@@ -46,6 +46,7 @@ class CampaignGrpcService final : public v1::CampaignService::Service {
   CC_SURVEYS_UNARY(CreateCampaign, CreateCampaignRequest, v1::Campaign)
   CC_SURVEYS_UNARY(GetCampaign, GetCampaignRequest, v1::Campaign)
   CC_SURVEYS_UNARY(ListCampaigns, ListCampaignsRequest, v1::ListCampaignsResponse)
+  CC_SURVEYS_UNARY(UpdateCampaign, UpdateCampaignRequest, v1::Campaign)
   CC_SURVEYS_UNARY(StartCampaign, StartCampaignRequest, v1::Campaign)
   CC_SURVEYS_UNARY(PauseCampaign, PauseCampaignRequest, v1::Campaign)
   CC_SURVEYS_UNARY(StopCampaign, StopCampaignRequest, v1::Campaign)
