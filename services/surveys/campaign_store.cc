@@ -96,6 +96,44 @@ bool InCallingWindow(const common::v1::WeeklySchedule& schedule, absl::Time now,
   return false;
 }
 
+calls::v1::DialOutcome DialOutcomeOf(v1::InvitationOutcome outcome) {
+  switch (outcome) {
+    case v1::INVITATION_OUTCOME_NO_ANSWER:
+      return calls::v1::DIAL_OUTCOME_NO_ANSWER;
+    case v1::INVITATION_OUTCOME_BUSY:
+      return calls::v1::DIAL_OUTCOME_BUSY;
+    case v1::INVITATION_OUTCOME_ANSWERING_MACHINE:
+      return calls::v1::DIAL_OUTCOME_ANSWERING_MACHINE;
+    case v1::INVITATION_OUTCOME_CALL_FAILED:
+      return calls::v1::DIAL_OUTCOME_FAILED;
+    case v1::INVITATION_OUTCOME_INVALID_NUMBER:
+      return calls::v1::DIAL_OUTCOME_INVALID_NUMBER;
+    case v1::INVITATION_OUTCOME_CALLBACK_REQUESTED:
+    case v1::INVITATION_OUTCOME_INTERRUPTED:
+    case v1::INVITATION_OUTCOME_REFUSED:
+    case v1::INVITATION_OUTCOME_OPTED_OUT:
+      return calls::v1::DIAL_OUTCOME_ANSWERED_HUMAN;
+    default:  // released or excluded: no call was made
+      return calls::v1::DIAL_OUTCOME_SKIPPED;
+  }
+}
+
+// CampaignAttemptFinished of a campaign invitation after UpdateInvitation.
+absl::Status EnqueueAttemptFinished(pqxx::work& txn, const common::EventPublisher& events,
+                                    const v1::Invitation& invitation,
+                                    const v1::UpdateInvitationRequest& request) {
+  events::v1::Event event;
+  event.set_request_id(request.request_id());
+  events::v1::CampaignAttemptFinished& finished = *event.mutable_campaign_attempt_finished();
+  finished.set_campaign(invitation.campaign());
+  finished.set_entry(invitation.name());
+  finished.set_call(request.call());
+  finished.set_attempt_number(invitation.attempt_count());
+  finished.set_outcome(DialOutcomeOf(request.outcome()));
+  finished.set_entry_final(IsFinal(invitation.status()));
+  return common::EnqueueEvent(txn, events, event);
+}
+
 absl::Status ValidateCap(const v1::FrequencyCap& cap, absl::string_view field) {
   if (cap.max_invitations() < 0) {
     return common::InvalidArgumentError(absl::StrCat(field, ".max_invitations"),
@@ -208,9 +246,15 @@ absl::Status ValidateCampaign(const v1::Campaign& campaign) {
 
 }  // namespace
 
-CampaignStore::CampaignStore(common::PgPool* pg, CustomersClient* customers, VersionCache* versions,
-                             SurveysOptions options)
-    : pg_(pg), customers_(customers), versions_(versions), options_(std::move(options)) {}
+CampaignStore::CampaignStore(common::PgPool* pg, const common::EventPublisher* events,
+                             common::OutboxRelay* outbox, CustomersClient* customers,
+                             VersionCache* versions, SurveysOptions options)
+    : pg_(pg),
+      events_(events),
+      outbox_(outbox),
+      customers_(customers),
+      versions_(versions),
+      options_(std::move(options)) {}
 
 double CampaignStore::SamplingPoint(absl::string_view call) {
   uint64_t hash = 1469598103934665603ULL;  // FNV-1a
@@ -935,9 +979,11 @@ absl::StatusOr<v1::Invitation> CampaignStore::UpdateInvitation(
     return common::InvalidArgumentError("callback_time", "must be in the future");
   }
   std::string opted_out;
+  bool published = false;
   absl::StatusOr<v1::Invitation> result =
       pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::Invitation> {
         opted_out.clear();
+        published = false;
         return Idempotent<v1::Invitation>(
             txn, "UpdateInvitation", request.request_id(), request,
             [&]() -> absl::StatusOr<v1::Invitation> {
@@ -959,6 +1005,10 @@ absl::StatusOr<v1::Invitation> CampaignStore::UpdateInvitation(
                 invitation.set_exclusion_reason(v1::EXCLUSION_REASON_MANUAL);
                 invitation.set_status_detail(request.note());
                 CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
+                if (!invitation.campaign().empty()) {
+                  CC_RETURN_IF_ERROR(EnqueueAttemptFinished(txn, *events_, invitation, request));
+                  published = true;
+                }
                 return invitation;
               }
               if (invitation.status() == v1::INVITATION_STATUS_IN_PROGRESS &&
@@ -993,6 +1043,10 @@ absl::StatusOr<v1::Invitation> CampaignStore::UpdateInvitation(
                 invitation.clear_claim_expire_time();
                 *invitation.mutable_next_attempt_time() = common::TimestampFromTime(now);
                 CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
+                if (!invitation.campaign().empty()) {
+                  CC_RETURN_IF_ERROR(EnqueueAttemptFinished(txn, *events_, invitation, request));
+                  published = true;
+                }
                 return invitation;
               }
               if (!invitation.attempts().empty()) {
@@ -1039,9 +1093,14 @@ absl::StatusOr<v1::Invitation> CampaignStore::UpdateInvitation(
                   }
               }
               CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
+              if (!invitation.campaign().empty()) {
+                CC_RETURN_IF_ERROR(EnqueueAttemptFinished(txn, *events_, invitation, request));
+                published = true;
+              }
               return invitation;
             });
       });
+  if (result.ok() && published) outbox_->Notify();
   if (result.ok() && !opted_out.empty()) {
     // Recorded after the commit; the invitation is excluded whatever the customers service says.
     if (absl::Status recorded =

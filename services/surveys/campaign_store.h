@@ -21,7 +21,8 @@ namespace contactcentre::surveys {
 
 class CampaignStore {
  public:
-  CampaignStore(common::PgPool* pg, CustomersClient* customers, VersionCache* versions,
+  CampaignStore(common::PgPool* pg, const common::EventPublisher* events,
+                common::OutboxRelay* outbox, CustomersClient* customers, VersionCache* versions,
                 SurveysOptions options);
 
   absl::StatusOr<v1::Campaign> CreateCampaign(const v1::CreateCampaignRequest& request);
@@ -72,6 +73,8 @@ class CampaignStore {
   absl::StatusOr<v1::Campaign> WithStats(pqxx::transaction_base& txn, v1::Campaign campaign);
 
   common::PgPool* pg_;
+  const common::EventPublisher* events_;
+  common::OutboxRelay* outbox_;
   CustomersClient* customers_;
   VersionCache* versions_;
   const SurveysOptions options_;

@@ -380,6 +380,24 @@ TEST_F(CampaignsTest, OutcomesRetriesAndOptOut) {
   EXPECT_EQ(out.status(), v1::INVITATION_STATUS_EXCLUDED);
   EXPECT_EQ(out.exclusion_reason(), v1::EXCLUSION_REASON_SURVEY_OPT_OUT);
   EXPECT_EQ(env_->customers().opted_out(), std::vector<std::string>{"customers/b"});
+  // Each outcome is a CampaignAttemptFinished event of the campaign.
+  std::vector<events::v1::CampaignAttemptFinished> finished;
+  for (int i = 0; i < 50 && finished.size() < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    finished.clear();
+    for (const auto& event : env_->Events()) {
+      if (event.has_campaign_attempt_finished()) {
+        finished.push_back(event.campaign_attempt_finished());
+      }
+    }
+  }
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[0].campaign(), campaign.name());
+  EXPECT_EQ(finished[0].entry(), first.invitation().name());
+  EXPECT_EQ(finished[0].outcome(), calls::v1::DIAL_OUTCOME_NO_ANSWER);
+  EXPECT_FALSE(finished[0].entry_final());
+  EXPECT_EQ(finished[1].outcome(), calls::v1::DIAL_OUTCOME_ANSWERED_HUMAN);
+  EXPECT_TRUE(finished[1].entry_final());
 
   // Stopping cancels what is pending.
   v1::StopCampaignRequest stop;
