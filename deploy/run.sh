@@ -15,9 +15,9 @@
 #
 # Replica k (from 0) of a service listens on the service's port + 10*k (calls 50051, 50061,
 # 50071; customers 50052, 50062, ...), so replicas of one service sit on successive port slots.
-# Every service is told the list of its peers' replicas (CC_CUSTOMERS_ADDRESS=127.0.0.1:50052,
-# 127.0.0.1:50062 and so on) and balances over them with round_robin, as it balances over a
-# headless Service's addresses in Kubernetes.
+# Every service is told the list of its peers' replicas (CC_CUSTOMERS_ADDRESS and
+# CC_CUSTOMERS_TARGET=127.0.0.1:50052,127.0.0.1:50062, and so on) and balances over them with
+# round_robin, as it balances over a headless Service's addresses in Kubernetes.
 set -euo pipefail
 
 checkout=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -105,7 +105,8 @@ for service in "${services[@]}"; do
     addresses+=("$probe_host:$(replica_port "$service" "$k")")
   done
   list=$(IFS=,; echo "${addresses[*]}")
-  peer_environment+=("CC_${service^^}_ADDRESS=$list")
+  # (Services name these flags <service>_address or <service>_target; both are given.)
+  peer_environment+=("CC_${service^^}_ADDRESS=$list" "CC_${service^^}_TARGET=$list")
 done
 
 for service in "${services[@]}"; do

@@ -39,15 +39,15 @@ using common::testing::WaitForHealth;
 struct ServiceLoad {
   std::string name;
   int replicas;
-  // A unary method that answers OK to an empty request. Surveys and analytics serve their
-  // contracts UNIMPLEMENTED until their own issues land, so the health check stands in.
+  // A unary method that answers OK to an empty request. Analytics serves its contract
+  // UNIMPLEMENTED until its own issue lands, so the health check stands in.
   std::string method;
 };
 
 const ServiceLoad kServices[] = {
     {"calls", 3, "/contactcentre.calls.v1.CallsAdminService/ListQueues"},
     {"customers", 2, "/contactcentre.customers.v1.CustomersService/ListCustomers"},
-    {"surveys", 2, "/grpc.health.v1.Health/Check"},
+    {"surveys", 2, "/contactcentre.surveys.v1.SurveyService/ListSurveys"},
     {"knowledge", 2, "/contactcentre.knowledge.v1.ArticlesService/ListArticles"},
     {"analytics", 2, "/grpc.health.v1.Health/Check"},
 };
@@ -149,7 +149,8 @@ TEST(ReplicasE2eTest, RoundRobinSpreadsLoadAndASigtermedReplicaDrainsWithoutAFai
               {"CC_SHUTDOWN_GRACE", "5s"},
               // The services' own clients balance over every replica too.
               {"CC_CUSTOMERS_ADDRESS", address_list("customers")},
-              {"CC_CALLS_ADDRESS", address_list("calls")},
+              {"CC_CUSTOMERS_TARGET", address_list("customers")},
+              {"CC_CALLS_TARGET", address_list("calls")},
           },
           replica->log_path);
       replicas.push_back(std::move(replica));
