@@ -72,6 +72,8 @@ CallsModule::CallsModule(common::ServiceContext& context, CallsModuleOptions opt
           &router_, &context.pg, &customers_,
           [this](const std::string& e164) { return store_.FindQueueIdByDialledNumber(e164); },
           &views_, options_.service),
+      campaigns_service_(&router_, &context.pg, &customers_,
+                         {.default_region = options_.default_region}),
       relay_(&context.pg, &context.redis, &context.events,
              {.site = context.config.site, .consumer = ConsumerName()}) {}
 
@@ -89,11 +91,13 @@ void CallsModule::OnReady() {
   relay_.Start();
   views_.Start();
   sweeper_ = std::thread([this] { Sweep(); });
+  campaigns_service_.Start();
 }
 
 void CallsModule::OnShutdown() {
   if (stopping_.exchange(true)) return;
   if (sweeper_.joinable()) sweeper_.join();
+  campaigns_service_.Stop();
   views_.Stop();
   relay_.Stop();
 }

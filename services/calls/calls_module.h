@@ -13,6 +13,7 @@
 #include "services/calls/admin_service.h"
 #include "services/calls/admin_store.h"
 #include "services/calls/calls_service.h"
+#include "services/calls/campaigns.h"
 #include "services/calls/customers_client.h"
 #include "services/calls/live_views.h"
 #include "services/calls/relay.h"
@@ -72,9 +73,7 @@ class CallsModule final : public common::ServiceModule {
   GrpcCustomersClient customers_;
   LiveViews views_;
   CallsGrpcService calls_service_;
-  // Outbound campaigns arrive with their own issue; until then the contract answers
-  // UNIMPLEMENTED.
-  v1::CampaignsService::Service campaigns_service_;
+  CampaignsGrpcService campaigns_service_;
   ChangeRelay relay_;
   std::atomic<bool> stopping_{false};
   std::thread sweeper_;

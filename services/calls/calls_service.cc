@@ -13,6 +13,7 @@
 #include "common/pg_util.h"
 #include "common/phone.h"
 #include "common/status.h"
+#include "contactcentre/calls/v1/campaigns_service.pb.h"
 #include "services/calls/json.h"
 #include "services/calls/snapshot.h"
 
@@ -646,6 +647,9 @@ grpc::Status CallsGrpcService::PlaceOutboundCall(grpc::ServerContext*,
     CC_ASSIGN_OR_RETURN(customers::v1::ContactPermission permission,
                         customers_->CheckOutboundCall(request->customer(), number));
     if (number.empty()) number = permission.e164();
+    if (number.empty()) {
+      CC_ASSIGN_OR_RETURN(number, customers_->FirstPhone(request->customer()));
+    }
     if (!permission.allowed()) {
       std::string reason = "DIAL_REFUSAL_REASON_CUSTOMER_DO_NOT_CALL";
       std::string detail = "the customer asked not to be called";
@@ -682,7 +686,31 @@ grpc::Status CallsGrpcService::PlaceOutboundCall(grpc::ServerContext*,
              request->placed_by().empty() ? request->operator_() : request->placed_by())
         .Set("site", router_->site())
         .Request("PlaceOutboundCall", request->request_id(), *request);
-    return CallResult(router_->Run(Script::kPlaceOutbound, args));
+    CC_ASSIGN_OR_RETURN(v1::Call call, CallResult(router_->Run(Script::kPlaceOutbound, args)));
+    // The dial goes to the telephony adapters' stream (CampaignsService.StreamDialRequests)
+    // through the dials table; a repeat of the request finds the row there.
+    v1::DialRequest dial;
+    dial.set_call(call.name());
+    dial.set_phone_number(number);
+    dial.set_caller_id(request->caller_id().e164());
+    dial.set_operator_(call.operator_());
+    if (!op.empty()) {
+      absl::StatusOr<google::protobuf::Struct> operator_hash = router_->Read("op", op);
+      if (operator_hash.ok()) dial.set_endpoint(Field(*operator_hash, "endpoint"));
+    }
+    dial.mutable_ring_timeout()->set_seconds(25);
+    *dial.mutable_expire_time() = common::TimestampFromTime(absl::Now() + absl::Minutes(1));
+    dial.set_campaign(request->campaign());
+    *dial.mutable_attributes() = request->attributes();
+    CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+      txn.exec_params(
+          "INSERT INTO dials (call_id, site, phone, operator_id, state, request, create_time) "
+          "VALUES ($1::uuid, $2, $3, $4, 'ready', $5, now()) ON CONFLICT DO NOTHING",
+          IdOf(call.name(), "calls"), router_->site(), number, IdOf(call.operator_(), "operators"),
+          common::PgBytes(dial.SerializeAsString()));
+      return absl::OkStatus();
+    }));
+    return call;
   }();
   return Reply(std::move(result), response, "PlaceOutboundCall");
 }

@@ -52,4 +52,22 @@ absl::StatusOr<customers::v1::ContactPermission> GrpcCustomersClient::CheckOutbo
   return response;
 }
 
+absl::StatusOr<std::string> GrpcCustomersClient::FirstPhone(const std::string& customer) {
+  customers::v1::GetCustomerRequest request;
+  request.set_name(customer);
+  customers::v1::Customer card;
+  auto context = common::ContextWithTimeout(absl::Seconds(2));
+  grpc::Status status = stub_->GetCustomer(context.get(), request, &card);
+  if (!status.ok()) {
+    absl::Status mapped = common::FromGrpcStatus(status);
+    if (absl::IsNotFound(mapped) || absl::IsInvalidArgument(mapped)) return mapped;
+    return absl::UnavailableError(
+        absl::StrCat("the customers service cannot give the card: ", status.error_message()));
+  }
+  for (const auto& phone : card.phones()) {
+    if (!phone.number().e164().empty()) return phone.number().e164();
+  }
+  return absl::NotFoundError(absl::StrCat(customer, " has no phone"));
+}
+
 }  // namespace contactcentre::calls

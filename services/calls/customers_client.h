@@ -28,6 +28,9 @@ class CustomersClient {
   // asked (nothing is dialled unchecked).
   virtual absl::StatusOr<customers::v1::ContactPermission> CheckOutboundCall(
       const std::string& customer, const std::string& number) = 0;
+  // The first phone of a customer's card (the one to try first), in E.164; NOT_FOUND without
+  // a card or a phone, UNAVAILABLE when the service cannot be asked.
+  virtual absl::StatusOr<std::string> FirstPhone(const std::string& customer) = 0;
 };
 
 class GrpcCustomersClient final : public CustomersClient {
@@ -36,6 +39,7 @@ class GrpcCustomersClient final : public CustomersClient {
   CallerCard LookUpCaller(const std::string& number) override;
   absl::StatusOr<customers::v1::ContactPermission> CheckOutboundCall(
       const std::string& customer, const std::string& number) override;
+  absl::StatusOr<std::string> FirstPhone(const std::string& customer) override;
 
  private:
   std::unique_ptr<customers::v1::CustomersService::Stub> stub_;

@@ -35,6 +35,7 @@ const common::RedisScript& ScriptOf(Script script) {
     list->emplace_back("configure_queue", scripts::kConfigureQueue);
     list->emplace_back("help", scripts::kHelp);
     list->emplace_back("place_outbound", scripts::kPlaceOutbound);
+    list->emplace_back("dial_answered", scripts::kDialAnswered);
     return list;
   }();
   return (*kScripts)[static_cast<size_t>(script)];
@@ -68,6 +69,13 @@ ScriptArgs& ScriptArgs::Set(absl::string_view name, int64_t value) {
 
 ScriptArgs& ScriptArgs::Set(absl::string_view name, bool value) {
   (*values_.mutable_fields())[std::string(name)].set_bool_value(value);
+  return *this;
+}
+
+ScriptArgs& ScriptArgs::SetList(absl::string_view name, const std::vector<std::string>& values) {
+  google::protobuf::ListValue* list =
+      (*values_.mutable_fields())[std::string(name)].mutable_list_value();
+  for (const std::string& value : values) list->add_values()->set_string_value(value);
   return *this;
 }
 

@@ -31,6 +31,7 @@ enum class Script {
   kConfigureQueue,
   kHelp,
   kPlaceOutbound,
+  kDialAnswered,
 };
 
 // Arguments of a script, as the JSON object it decodes.
@@ -47,6 +48,7 @@ class ScriptArgs {
   ScriptArgs& Set(absl::string_view name, int value) { return Set(name, int64_t{value}); }
   ScriptArgs& Set(absl::string_view name, bool value);
   ScriptArgs& SetStruct(absl::string_view name, google::protobuf::Struct value);
+  ScriptArgs& SetList(absl::string_view name, const std::vector<std::string>& values);
   // Idempotency: the method, the request_id and the request's fingerprint.
   ScriptArgs& Request(absl::string_view method, absl::string_view request_id,
                       const google::protobuf::Message& request);

@@ -21,15 +21,17 @@ if not wrapping then
   return fail('FAILED_PRECONDITION', 'NOT_IN_WRAP_UP', 'call ' .. A.call .. ' is ' .. call.state ..
               ((call.wrap or '') ~= '' and ' and wrapped up' or ''))
 end
-local codes = decode(redis.call('HGET', queue_key(call.queue), 'dispos'), {})
+-- Campaign calls and call-backs carry their own codes.
+local codes = decode(call.codes, nil) or decode(redis.call('HGET', queue_key(call.queue), 'dispos'), {})
 local known = false
 for _, code in ipairs(codes) do
   if code == A.disposition then known = true end
 end
 if not known then
   return fail('INVALID_ARGUMENT', 'UNKNOWN_DISPOSITION',
-              "disposition: '" .. A.disposition .. "' is not an enabled code of queues/" ..
-              call.queue)
+              "disposition: '" .. A.disposition .. "' is not an enabled code of " ..
+              ((call.campaign or '') ~= '' and call.campaign
+               or ('queues/' .. call.queue)))
 end
 local late = call.state == 'COMPLETED'
 local wrap = decode(A.wrap, {})

@@ -20,10 +20,12 @@
 --   <P>:heartbeats                zset   logged-in operators, by heartbeat expiry ms
 --   <P>:wrapups                   zset   operators in wrap-up, by wrap-up deadline ms
 --   <P>:waiting_queues            set    queues with waiting calls (the sweep's rebalancing)
+--   <P>:dial_drops                zset   answered predictive dials waiting for an operator, by
+--                                        drop deadline ms
 --   <P>:tel:<adapter>:<call id>   string the call of a telephony adapter's call id
 --   <P>:req:<method>:<request>    string the answer of an earlier request (24 h)
 --   <P>:calls:log                 stream every change, as JSON, for the relay (records and
---                                        public events) and the live views
+--                                        public events) and the live views; trimmed by the relay
 local P = KEYS[1]
 local A = cjson.decode(ARGV[1])
 local TIME = redis.call('TIME')
@@ -48,6 +50,7 @@ local RESERVATIONS = key('reservations')
 local HEARTBEATS = key('heartbeats')
 local WRAPUPS = key('wrapups')
 local WAITING_QUEUES = key('waiting_queues')
+local DIAL_DROPS = key('dial_drops')
 local LOG = key('calls', 'log')
 local LIVE_TTL = 86400
 

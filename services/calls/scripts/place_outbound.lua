@@ -1,10 +1,14 @@
 -- An outbound call placed for an operator (reserved for it at once, already accepted: the
 -- operator hears the dialling) or for a queue (the answered call is routed like an inbound
 -- call). Consent and calling window were checked against the customer card before. The dial
--- request goes to the dial stream the telephony adapter reads (CampaignsService).
--- ARGV[1]: {call_id, op, queue, customer, number, caller_id, priority, attrs (JSON text),
---           campaign, placed_by, site, request_id, method, fingerprint}
--- Returns: {call, snap}
+-- request is written to PostgreSQL after this step (the dials table the adapters read).
+-- With `pick` (campaign and call-back dials), the operator is chosen here, atomically, by the
+-- queue's strategy among the available members listed in `candidates` (all when empty); when
+-- none is available nothing changes and the answer has no call.
+-- ARGV[1]: {call_id, op, pick, candidates, queue, customer, number, caller_id, priority,
+--           attrs (JSON text), campaign, entry, callback, codes (JSON list), placed_by, site,
+--           request_id, method, fingerprint}
+-- Returns: {call, snap} or {none = true}
 local earlier = replay()
 if earlier then return earlier end
 local qc = hgetall(queue_key(A.queue))
@@ -13,6 +17,19 @@ if qc.strategy == nil then
 end
 if qc.deleted == '1' then
   return fail('FAILED_PRECONDITION', 'QUEUE_DELETED', 'queue ' .. A.queue .. ' is deleted')
+end
+if A.pick then
+  local wanted = {}
+  for _, id in ipairs(A.candidates or {}) do wanted[id] = true end
+  local any = #(A.candidates or {}) == 0
+  A.op = ''
+  for _, tier in ipairs(decode(qc.tiers, {1})) do
+    for _, id in ipairs(redis.call('ZRANGE', queue_ops(A.queue, tier), 0, -1)) do
+      if any or wanted[id] then A.op = id break end
+    end
+    if A.op ~= '' then break end
+  end
+  if A.op == '' then return finish({none = true}) end
 end
 local op
 if (A.op or '') ~= '' then
@@ -31,7 +48,8 @@ hset(call_key(A.call_id), {
   state = 'OFFERED', dir = 'OUTBOUND', site = A.site or '', queue = A.queue,
   orig_queue = A.queue, prio = priority, rprio = priority, vip = 0, abusive = 0,
   customer = A.customer or '', lookup = 0, cnum = A.number, dnum = A.caller_id or '',
-  attrs = A.attrs or '{}', campaign = A.campaign or '', placed_by = A.placed_by or '',
+  attrs = A.attrs or '{}', campaign = A.campaign or '', entry = A.entry or '',
+  callback = A.callback or '', codes = A.codes or '', placed_by = A.placed_by or '',
   chain_root = A.call_id, t_offer = NOW, attempt = 0, ver = 1})
 redis.call('HINCRBY', queue_key(A.queue), 'offered:' .. DAY, 1)
 log_call('call_offered', A.call_id)
@@ -46,6 +64,4 @@ if op then
   log_call('call_reserved', A.call_id, {op = A.op, res = reservation, attempt = 1, exp = NOW,
                                         accepted = true})
 end
-redis.call('XADD', key('dials'), 'MAXLEN', '~', '100000', '*', 'call', A.call_id,
-           'number', A.number, 'op', A.op or '', 'queue', A.queue)
 return finish({call = A.call_id, snap = hgetall(call_key(A.call_id))})

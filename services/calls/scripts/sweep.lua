@@ -4,9 +4,9 @@
 -- waiting calls are offered again where operators are free (tiers opening with time,
 -- de-escalation operators coming back).
 -- ARGV[1]: {limit, random}
--- Returns: {reservations, heartbeats, wrapups, routed}
+-- Returns: {reservations, heartbeats, wrapups, routed, drops}
 local limit = num(A.limit, 100)
-local counts = {reservations = 0, heartbeats = 0, wrapups = 0, routed = 0}
+local counts = {reservations = 0, heartbeats = 0, wrapups = 0, routed = 0, drops = 0}
 
 for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', NOW, 'LIMIT', 0, limit)) do
   redis.call('ZREM', RESERVATIONS, call_id)
@@ -77,6 +77,20 @@ for _, op_id in ipairs(redis.call('ZRANGEBYSCORE', WRAPUPS, '-inf', NOW, 'LIMIT'
   end
 end
 
+-- Answered predictive dials no operator took in time: dropped (the adapter plays the
+-- announcement and hangs up; the dialler records the attempt DROPPED).
+for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', DIAL_DROPS, '-inf', NOW, 'LIMIT', 0, limit)) do
+  redis.call('ZREM', DIAL_DROPS, call_id)
+  local call = hgetall(call_key(call_id))
+  if call.state == 'QUEUED' then
+    dequeue(call.queue, call_id)
+    hset(call_key(call_id), {state = 'FAILED', t_end = NOW, end_reason = 'OVERFLOW',
+                             abandoned_in = 'QUEUED', dial_outcome = 'DROPPED'})
+    log_call('call_failed', call_id)
+    end_call_live(call_id)
+    counts.drops = counts.drops + 1
+  end
+end
 for _, queue in ipairs(redis.call('SMEMBERS', WAITING_QUEUES)) do
   counts.routed = counts.routed + route_queue(queue, 2)
 end

@@ -8,6 +8,7 @@
 #include "common/grpc_client.h"
 #include "common/ids.h"
 #include "common/status.h"
+#include "common/testing/health.h"
 
 namespace contactcentre::calls::testing {
 namespace {
@@ -112,6 +113,12 @@ absl::Status CallsCluster::StartReplica(Replica& replica, int index) {
   auto channel = common::MakeChannel(absl::StrCat("127.0.0.1:", replica.port));
   replica.calls = v1::CallsService::NewStub(channel);
   replica.admin = v1::CallsAdminService::NewStub(channel);
+  replica.campaigns = v1::CampaignsService::NewStub(channel);
+  // Health turns SERVING once every migration is applied (the admin API answers earlier, as
+  // soon as its own tables exist).
+  if (!common::testing::WaitForHealth(channel, "SERVING", absl::Seconds(30))) {
+    return absl::DeadlineExceededError(absl::StrCat("cc-calls #", index, " never became SERVING"));
+  }
   return WaitUntilServing(*replica.admin);
 }
 

@@ -16,6 +16,7 @@
 #include "common/testing/child_process.h"
 #include "contactcentre/calls/v1/admin_service.grpc.pb.h"
 #include "contactcentre/calls/v1/calls_service.grpc.pb.h"
+#include "contactcentre/calls/v1/campaigns_service.grpc.pb.h"
 #include "contactcentre/customers/v1/customers_service.grpc.pb.h"
 
 namespace contactcentre::calls::testing {
@@ -56,6 +57,7 @@ class CallsCluster {
   int replicas() const { return static_cast<int>(replicas_.size()); }
   v1::CallsService::Stub& calls(int replica) { return *replicas_[replica]->calls; }
   v1::CallsAdminService::Stub& admin(int replica = 0) { return *replicas_[replica]->admin; }
+  v1::CampaignsService::Stub& campaigns(int replica) { return *replicas_[replica]->campaigns; }
   customers::v1::CustomersService::Stub& customers() { return *customers_stub_; }
   const std::string& customers_address() const { return customers_address_; }
   common::testing::ChildProcess& process(int replica) { return *replicas_[replica]->process; }
@@ -74,6 +76,7 @@ class CallsCluster {
     std::unique_ptr<common::testing::ChildProcess> process;
     std::unique_ptr<v1::CallsService::Stub> calls;
     std::unique_ptr<v1::CallsAdminService::Stub> admin;
+    std::unique_ptr<v1::CampaignsService::Stub> campaigns;
   };
   explicit CallsCluster(ClusterOptions options) : options_(std::move(options)) {}
   absl::Status StartReplica(Replica& replica, int index);
