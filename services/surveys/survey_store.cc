@@ -572,6 +572,26 @@ absl::StatusOr<v1::ListResponsesResponse> SurveyStore::ListResponses(
   }
   std::vector<std::string> channels;
   for (int channel : request.filter().channels()) channels.push_back(absl::StrCat(channel));
+  std::vector<std::string> versions;
+  for (int i = 0; i < request.filter().survey_versions_size(); ++i) {
+    const std::string field = absl::StrCat("filter.survey_versions[", i, "]");
+    CC_ASSIGN_OR_RETURN(auto version, ParseVersionName(request.filter().survey_versions(i), field));
+    if ((!survey_id.empty() && version.first != survey_id) || version.second == 0) {
+      return common::InvalidArgumentError(field, "must be a numbered version of the parent survey");
+    }
+    versions.push_back(absl::StrCat(version.first, "/", version.second));
+  }
+  int64_t start = 0;
+  int64_t end = 253402300799000000;
+  if (request.filter().period().has_start_time()) {
+    start = common::MicrosFromTimestamp(request.filter().period().start_time());
+  }
+  if (request.filter().period().has_end_time()) {
+    end = common::MicrosFromTimestamp(request.filter().period().end_time());
+  }
+  if (end < start) {
+    return common::InvalidArgumentError("filter.period", "end_time is before start_time");
+  }
   return pg_->Query([&](pqxx::nontransaction& txn) -> absl::StatusOr<v1::ListResponsesResponse> {
     if (!survey_id.empty()) CC_RETURN_IF_ERROR(LoadSurvey(txn, survey_id, false).status());
     pqxx::result rows = txn.exec_params(
@@ -585,10 +605,14 @@ absl::StatusOr<v1::ListResponsesResponse> SurveyStore::ListResponses(
         "AND (cardinality($8::text[]) = 0 OR operator = ANY($8::text[])) "
         "AND (cardinality($9::text[]) = 0 OR campaign_id = ANY($9::text[])) "
         "AND (cardinality($10::text[]) = 0 OR channel::text = ANY($10::text[])) "
+        "AND (cardinality($12::text[]) = 0 OR survey_id || '/' || version = ANY($12::text[])) "
+        "AND result_time >= to_timestamp($13::float8 / 1e6) "
+        "AND result_time < to_timestamp($14::float8 / 1e6) "
         "ORDER BY id DESC LIMIT $11",
         survey_id, cursor, common::PgTextArray(states), request.customer(), request.call(),
         request.invitation(), common::PgTextArray(queues), common::PgTextArray(operators),
-        common::PgTextArray(campaigns), common::PgTextArray(channels), page_size + 1);
+        common::PgTextArray(campaigns), common::PgTextArray(channels), page_size + 1,
+        common::PgTextArray(versions), start, end);
     v1::ListResponsesResponse response;
     for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
       v1::SurveyResponse& item = *response.add_responses();

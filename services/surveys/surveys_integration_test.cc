@@ -696,6 +696,17 @@ TEST_F(SurveysTest, ResponsesArePublishedAsEventsWithHeadlineScores) {
   ASSERT_TRUE(Call(&Stub::ListResponses, env_->surveys(), list, &listed).ok());
   ASSERT_EQ(listed.responses_size(), 1);
   EXPECT_EQ(listed.responses(0).name(), response.name());
+  // Period and version filters apply too.
+  list.mutable_filter()->add_survey_versions(survey.name() + "/versions/1");
+  ASSERT_TRUE(Call(&Stub::ListResponses, env_->surveys(), list, &listed).ok());
+  EXPECT_EQ(listed.responses_size(), 1);
+  *list.mutable_filter()->mutable_period()->mutable_end_time() =
+      common::TimestampFromTime(absl::Now() - absl::Hours(1));
+  ASSERT_TRUE(Call(&Stub::ListResponses, env_->surveys(), list, &listed).ok());
+  EXPECT_EQ(listed.responses_size(), 0);
+  list.mutable_filter()->set_survey_versions(0, "surveys/other/versions/1");
+  EXPECT_EQ(Call(&Stub::ListResponses, env_->surveys(), list, &listed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace
