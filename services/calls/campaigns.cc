@@ -1763,6 +1763,26 @@ int CampaignsGrpcService::FreeOperators(const v1::Campaign& campaign, absl::stri
   return static_cast<int>(free.size());
 }
 
+int CampaignsGrpcService::WrappingUp(const v1::Campaign& campaign, absl::string_view queue_id) {
+  // Read in one step on the Redis side: the queue's logged-in operators in WRAP_UP, limited to
+  // the campaign's own when it names them.
+  static constexpr char kCount[] =
+      "local wanted = {} local any = #ARGV == 1 "
+      "for i = 2, #ARGV do wanted[ARGV[i]] = true end "
+      "local count = 0 "
+      "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+      "  if (any or wanted[id]) and redis.call('HGET', ARGV[1] .. id, 'state') == 'WRAP_UP' then "
+      "    count = count + 1 end end "
+      "return count";
+  std::vector<std::string> args = {"EVAL", kCount, "1",
+                                   absl::StrCat(router_->prefix(), ":q:", queue_id, ":staff"),
+                                   absl::StrCat(router_->prefix(), ":op:")};
+  for (const std::string& name : campaign.operators()) args.push_back(IdOf(name, "operators"));
+  std::vector<absl::string_view> views(args.begin(), args.end());
+  absl::StatusOr<common::RedisReply> reply = router_->redis()->Command(views);
+  return reply.ok() ? static_cast<int>(reply->integer) : 0;
+}
+
 absl::Status CampaignsGrpcService::DialOnce() {
   CC_ASSIGN_OR_RETURN(pqxx::result campaigns,
                       pg_->Query([&](pqxx::nontransaction& query) -> absl::StatusOr<pqxx::result> {
@@ -1876,7 +1896,8 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
         last_adjust_[std::string(campaign_id)] = now;
         controller = std::move(measured);
       }
-      to_dial = controller->DialsToStart(free_operators, ringing_without_operator);
+      to_dial = controller->DialsToStart(free_operators, WrappingUp(campaign, queue_id),
+                                         ringing_without_operator);
       break;
     }
     default:

@@ -134,6 +134,7 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
                             absl::string_view disposition);
   bool HoldLease(absl::string_view campaign_id);
   int FreeOperators(const v1::Campaign& campaign, absl::string_view queue_id);
+  int WrappingUp(const v1::Campaign& campaign, absl::string_view queue_id);
 
   Router* router_;
   common::PgPool* pg_;

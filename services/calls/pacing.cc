@@ -17,6 +17,10 @@ absl::Duration DurationOr(const google::protobuf::Duration& value, absl::Duratio
 
 // Below this many finished dials in the window the answer rate is too noisy to steer by.
 constexpr int kMinSample = 20;
+// Below one line per operator: wrap-ups counted as free may make even one line each too many.
+constexpr double kMinRatio = 0.5;
+// The stretch of recent dials the ratio is steered by.
+constexpr absl::Duration kRecent = absl::Minutes(3);
 
 }  // namespace
 
@@ -31,7 +35,7 @@ PacingConfig PacingConfigOf(const v1::PacingSettings& settings) {
 }
 
 PacingController::PacingController(PacingConfig config)
-    : config_(config), ratio_(std::clamp(config.initial_ratio, 1.0, config.max_ratio)) {}
+    : config_(config), ratio_(std::clamp(config.initial_ratio, kMinRatio, config.max_ratio)) {}
 
 void PacingController::RecordDial(absl::Time at, bool answered_human, bool dropped) {
   dials_.push_back({at, answered_human, dropped});
@@ -62,31 +66,51 @@ double PacingController::Adjust(absl::Time now) {
   if (now < next_adjust_) return ratio_;
   next_adjust_ = now + config_.adjust_interval;
   Expire(now);
-  if (static_cast<int>(dials_.size()) < kMinSample) return ratio_;
+  if (static_cast<int>(dials_.size()) < kMinSample || answer_rate() <= 0) return ratio_;
   const double total_drop_rate =
       total_answered_ == 0 ? 0 : static_cast<double>(total_dropped_) / total_answered_;
-  // The cap holds over the window and over the whole run alike.
-  const double drops = std::max(drop_rate(), total_drop_rate);
-  const double useful = answer_rate() > 0 ? 1.0 / answer_rate() : config_.max_ratio;
-  const double ceiling = std::clamp(useful, 1.0, config_.max_ratio);
-  if (drops > 0.8 * config_.max_drop_rate) {
-    ratio_ = std::max(1.0, ratio_ * 0.7);
-  } else if (drops < 0.5 * config_.max_drop_rate) {
-    ratio_ = std::min(ceiling, ratio_ * 1.15);
+  // Steered by the recent drop rate (quick to react), guarded by the window's and the whole
+  // run's (the cap holds over both).
+  const double recent = RecentDropRate(now);
+  const double drops = std::max({recent, drop_rate(), total_drop_rate});
+  const double answers = answer_rate();
+  if (aim_ <= 0) aim_ = ratio_ * answers;
+  const double cap = config_.max_drop_rate;
+  if (drops > 0.8 * cap) {
+    aim_ *= 0.75;
+  } else {
+    const double error = (0.5 * cap - drops) / cap;
+    aim_ *= std::clamp(1 + 0.2 * error, 0.8, 1.1);
   }
-  ratio_ = std::min(ratio_, ceiling);
+  aim_ = std::clamp(aim_, 0.2, 1.5);
+  ratio_ = std::clamp(aim_ / answers, kMinRatio, config_.max_ratio);
   return ratio_;
 }
 
-int PacingController::DialsToStart(int free_operators, int dials_ringing) const {
-  if (free_operators <= 0) return 0;
-  const int lines = static_cast<int>(std::floor(ratio_ * free_operators + 0.5));
+double PacingController::RecentDropRate(absl::Time now) const {
+  int answered = 0;
+  int dropped = 0;
+  for (auto it = dials_.rbegin(); it != dials_.rend() && it->at >= now - kRecent; ++it) {
+    answered += it->answered;
+    dropped += it->dropped;
+  }
+  return answered < kMinSample / 2 ? 0 : static_cast<double>(dropped) / answered;
+}
+
+int PacingController::DialsToStart(int free_operators, int wrapping_up, int dials_ringing) const {
+  // Half of the operators in wrap-up are counted: many finish before a customer answers.
+  const double soon_free = std::max(0, free_operators) + 0.5 * std::max(0, wrapping_up);
+  if (soon_free <= 0) return 0;
+  // Never fewer lines than free operators: one line each cannot drop a call (every answer
+  // finds the operator it was dialled for), so predictive is never worse than progressive.
+  const int lines =
+      std::max(free_operators, static_cast<int>(std::floor(ratio_ * soon_free + 0.5)));
   return std::max(0, lines - dials_ringing);
 }
 
 DiallerSimulationResult SimulateDialler(const DiallerSimulation& load, bool predictive,
                                         const PacingConfig& pacing) {
-  enum class Kind { kRingEnd, kHandled, kDropDeadline, kTick };
+  enum class Kind { kRingEnd, kTalkEnd, kWrapEnd, kDropDeadline, kTick };
   struct Event {
     double at;  // seconds
     Kind kind;
@@ -109,6 +133,7 @@ DiallerSimulationResult SimulateDialler(const DiallerSimulation& load, bool pred
   double now = 0;
   double busy_time = 0;  // operator-seconds talking or wrapping up
   int busy = 0;
+  int wrapping = 0;
   const absl::Time epoch = absl::UnixEpoch();
 
   auto advance = [&](double to) {
@@ -118,8 +143,7 @@ DiallerSimulationResult SimulateDialler(const DiallerSimulation& load, bool pred
   auto start_handling = [&] {
     ++busy;
     ++result.connected;
-    const double handled = exponential(load.mean_talk) + absl::ToDoubleSeconds(load.wrap_up);
-    events.push({now + handled, Kind::kHandled, -1, false});
+    events.push({now + exponential(load.mean_talk), Kind::kTalkEnd, -1, false});
   };
   auto dial = [&](bool reserve) {
     const int64_t id = result.dialled++;
@@ -132,7 +156,7 @@ DiallerSimulationResult SimulateDialler(const DiallerSimulation& load, bool pred
   auto dial_more = [&] {
     if (predictive) {
       controller.Adjust(epoch + absl::Seconds(now));
-      int lines = controller.DialsToStart(free_ops, ringing);
+      int lines = controller.DialsToStart(free_ops, wrapping, ringing);
       while (lines-- > 0 && result.dialled < load.attempts) dial(false);
     } else {
       while (free_ops > 0 && result.dialled < load.attempts) dial(true);
@@ -181,7 +205,12 @@ DiallerSimulationResult SimulateDialler(const DiallerSimulation& load, bool pred
           controller.RecordDial(epoch + absl::Seconds(now), true, true);
         }
         break;
-      case Kind::kHandled:
+      case Kind::kTalkEnd:
+        ++wrapping;
+        events.push({now + absl::ToDoubleSeconds(load.wrap_up), Kind::kWrapEnd, -1, false});
+        break;
+      case Kind::kWrapEnd:
+        --wrapping;
         --busy;
         if (!waiting.empty()) {
           const int64_t next = waiting.front();

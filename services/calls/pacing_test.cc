@@ -31,7 +31,15 @@ TEST(PacingTest, PredictiveKeepsDropsUnderTheCapAndIdlesLessThanProgressive) {
   EXPECT_GT(predictive.final_ratio, 1.0);
   // Answered customers are either connected or dropped, never lost.
   EXPECT_EQ(predictive.answered, predictive.connected + predictive.dropped);
-  EXPECT_LT(predictive.idle_per_call, progressive.idle_per_call * 0.8);
+  EXPECT_LT(predictive.idle_per_call, progressive.idle_per_call * 0.9);
+}
+
+TEST(PacingTest, NeverFewerLinesThanFreeOperators) {
+  PacingConfig config;
+  config.initial_ratio = 0.5;
+  PacingController controller(config);
+  EXPECT_EQ(controller.DialsToStart(4, 0, 0), 4);
+  EXPECT_EQ(controller.DialsToStart(4, 0, 4), 0);
 }
 
 TEST(PacingTest, RatioFallsWhenDropsNearTheCap) {
@@ -43,7 +51,7 @@ TEST(PacingTest, RatioFallsWhenDropsNearTheCap) {
   for (int i = 0; i < 100; ++i) controller.RecordDial(now, true, i % 10 == 0);  // 10% drops
   EXPECT_LT(controller.Adjust(now), 3.0);
   EXPECT_GE(controller.ratio(), 1.0);
-  EXPECT_EQ(controller.DialsToStart(0, 0), 0);
+  EXPECT_EQ(controller.DialsToStart(0, 0, 0), 0);
 }
 
 TEST(PacingTest, RatioRisesToTheAnswerRateCeilingWithoutDrops) {
@@ -54,8 +62,11 @@ TEST(PacingTest, RatioRisesToTheAnswerRateCeilingWithoutDrops) {
   absl::Time now = absl::UnixEpoch();
   for (int i = 0; i < 100; ++i) controller.RecordDial(now, i % 4 == 0, false);  // 25% answer
   for (int step = 0; step < 50; ++step) controller.Adjust(now + absl::Seconds(step));
-  EXPECT_NEAR(controller.ratio(), 4.0, 1e-9);
-  EXPECT_EQ(controller.DialsToStart(2, 3), 5);
+  // At most 1.5 expected answers per operator: 1.5 / 0.25.
+  EXPECT_NEAR(controller.ratio(), 6.0, 1e-9);
+  EXPECT_EQ(controller.DialsToStart(2, 0, 3), 9);  // 12 lines, 3 ringing
+  EXPECT_EQ(controller.DialsToStart(1, 1, 0), 9);  // wrap-ups count half
+  EXPECT_EQ(controller.DialsToStart(0, 0, 5), 0);
 }
 
 TEST(RetryTest, DefaultsAndBackOffPerOutcome) {
