@@ -409,14 +409,23 @@ struct CampaignsGrpcService::DialPlan {
 };
 
 CampaignsGrpcService::CampaignsGrpcService(Router* router, common::PgPool* pg,
-                                           CustomersClient* customers, CampaignsOptions options)
+                                           CustomersClient* customers,
+                                           const common::EventPublisher* events,
+                                           common::OutboxRelay* outbox, CampaignsOptions options)
     : router_(router),
       pg_(pg),
       customers_(customers),
+      events_(events),
+      outbox_(outbox),
       options_(std::move(options)),
       lease_owner_(common::NewId()) {}
 
 CampaignsGrpcService::~CampaignsGrpcService() { Stop(); }
+
+absl::Status CampaignsGrpcService::Publish(pqxx::work& txn, events::v1::Event event) const {
+  if (events_ == nullptr) return absl::OkStatus();
+  return common::EnqueueEvent(txn, *events_, event);
+}
 
 void CampaignsGrpcService::Start() {
   dialler_ = std::thread([this] {
@@ -643,73 +652,79 @@ absl::StatusOr<v1::Campaign> CampaignsGrpcService::ChangeState(
   CC_ASSIGN_OR_RETURN(std::string id, RequiredId(name, kCampaigns, "name"));
   CC_RETURN_IF_ERROR(CheckRequestId(request_id));
   bool cancel_dials = false;
-  absl::StatusOr<v1::Campaign> result =
-      pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::Campaign> {
-        cancel_dials = false;
-        CC_ASSIGN_OR_RETURN(auto earlier, Earlier<v1::Campaign>(txn, method, request_id, request));
-        if (earlier) return *earlier;
-        CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaignTx(txn, id, true));
-        CC_RETURN_IF_ERROR(CheckEtag(etag, campaign.etag()));
-        const v1::CampaignState state = campaign.state();
-        const bool ended =
-            state == v1::CAMPAIGN_STATE_STOPPED || state == v1::CAMPAIGN_STATE_COMPLETED;
-        if (state == target) return campaign;
-        switch (target) {
-          case v1::CAMPAIGN_STATE_RUNNING: {
-            if (ended) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("CAMPAIGN_ENDED: ", campaign.name(), " has ended"));
-            }
-            CC_RETURN_IF_ERROR(CheckQueueAndOperators(txn, campaign).status());
-            if (txn.exec_params("SELECT 1 FROM campaign_entries WHERE campaign_id = $1::uuid "
-                                "LIMIT 1",
-                                id)
-                    .empty()) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("NO_ENTRIES: the contact list of ", campaign.name(), " is empty"));
-            }
-            if (!campaign.has_start_time()) {
-              *campaign.mutable_start_time() = common::TimestampFromTime(Now());
-            }
-            break;
-          }
-          case v1::CAMPAIGN_STATE_PAUSED:
-            if (state != v1::CAMPAIGN_STATE_RUNNING) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("CAMPAIGN_NOT_RUNNING: ", campaign.name(), " is ",
-                               v1::CampaignState_Name(state)));
-            }
-            cancel_dials = true;
-            break;
-          case v1::CAMPAIGN_STATE_STOPPED:
-            if (state == v1::CAMPAIGN_STATE_COMPLETED) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("CAMPAIGN_ENDED: ", campaign.name(), " is completed"));
-            }
-            if (state == v1::CAMPAIGN_STATE_DRAFT) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("CAMPAIGN_DRAFT: delete the draft ", campaign.name(), " instead"));
-            }
-            *campaign.mutable_end_time() = common::TimestampFromTime(Now());
-            txn.exec_params(
-                "UPDATE campaign_entries SET state = $2, update_time = now(), etag = etag + 1 "
-                "WHERE campaign_id = $1::uuid AND state IN (1, 2)",
-                id, static_cast<int>(v1::CAMPAIGN_ENTRY_STATE_CANCELLED));
-            cancel_dials = true;
-            break;
-          default:
-            return absl::InternalError("unexpected target state");
+  absl::StatusOr<v1::Campaign> result = pg_->Transact([&](pqxx::work& txn)
+                                                          -> absl::StatusOr<v1::Campaign> {
+    cancel_dials = false;
+    CC_ASSIGN_OR_RETURN(auto earlier, Earlier<v1::Campaign>(txn, method, request_id, request));
+    if (earlier) return *earlier;
+    CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaignTx(txn, id, true));
+    CC_RETURN_IF_ERROR(CheckEtag(etag, campaign.etag()));
+    const v1::CampaignState state = campaign.state();
+    const bool ended = state == v1::CAMPAIGN_STATE_STOPPED || state == v1::CAMPAIGN_STATE_COMPLETED;
+    if (state == target) return campaign;
+    switch (target) {
+      case v1::CAMPAIGN_STATE_RUNNING: {
+        if (ended) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("CAMPAIGN_ENDED: ", campaign.name(), " has ended"));
         }
-        campaign.set_state(target);
-        *campaign.mutable_update_time() = common::TimestampFromTime(Now());
-        pqxx::result rows = txn.exec_params(
-            "UPDATE campaigns SET state = $2, body = $3, etag = etag + 1 WHERE id = $1::uuid "
-            "RETURNING etag",
-            id, static_cast<int>(target), common::PgBytes(campaign.SerializeAsString()));
-        campaign.set_etag(rows[0][0].as<std::string>());
-        CC_RETURN_IF_ERROR(common::SaveRequestResponse(txn, method, request_id, request, campaign));
-        return campaign;
-      });
+        CC_RETURN_IF_ERROR(CheckQueueAndOperators(txn, campaign).status());
+        if (txn.exec_params("SELECT 1 FROM campaign_entries WHERE campaign_id = $1::uuid "
+                            "LIMIT 1",
+                            id)
+                .empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("NO_ENTRIES: the contact list of ", campaign.name(), " is empty"));
+        }
+        if (!campaign.has_start_time()) {
+          *campaign.mutable_start_time() = common::TimestampFromTime(Now());
+        }
+        break;
+      }
+      case v1::CAMPAIGN_STATE_PAUSED:
+        if (state != v1::CAMPAIGN_STATE_RUNNING) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "CAMPAIGN_NOT_RUNNING: ", campaign.name(), " is ", v1::CampaignState_Name(state)));
+        }
+        cancel_dials = true;
+        break;
+      case v1::CAMPAIGN_STATE_STOPPED:
+        if (state == v1::CAMPAIGN_STATE_COMPLETED) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("CAMPAIGN_ENDED: ", campaign.name(), " is completed"));
+        }
+        if (state == v1::CAMPAIGN_STATE_DRAFT) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("CAMPAIGN_DRAFT: delete the draft ", campaign.name(), " instead"));
+        }
+        *campaign.mutable_end_time() = common::TimestampFromTime(Now());
+        txn.exec_params(
+            "UPDATE campaign_entries SET state = $2, update_time = now(), etag = etag + 1 "
+            "WHERE campaign_id = $1::uuid AND state IN (1, 2)",
+            id, static_cast<int>(v1::CAMPAIGN_ENTRY_STATE_CANCELLED));
+        cancel_dials = true;
+        break;
+      default:
+        return absl::InternalError("unexpected target state");
+    }
+    events::v1::Event event;
+    auto* changed = event.mutable_campaign_state_changed();
+    changed->set_campaign(campaign.name());
+    changed->set_previous_state(state);
+    changed->set_state(target);
+    changed->set_changed_by(method == "StopCampaign" && request_id.empty() ? "services/calls" : "");
+    CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
+    campaign.set_state(target);
+    *campaign.mutable_update_time() = common::TimestampFromTime(Now());
+    pqxx::result rows = txn.exec_params(
+        "UPDATE campaigns SET state = $2, body = $3, etag = etag + 1 WHERE id = $1::uuid "
+        "RETURNING etag",
+        id, static_cast<int>(target), common::PgBytes(campaign.SerializeAsString()));
+    campaign.set_etag(rows[0][0].as<std::string>());
+    CC_RETURN_IF_ERROR(common::SaveRequestResponse(txn, method, request_id, request, campaign));
+    return campaign;
+  });
+  if (result.ok() && outbox_ != nullptr) outbox_->Notify();
   if (result.ok() && cancel_dials) {
     if (absl::Status cancelled = CancelPendingDials(id); !cancelled.ok()) {
       common::LogWarning("cancelling a campaign's dials", {{"error", cancelled}});
@@ -1432,6 +1447,7 @@ grpc::Status CampaignsGrpcService::ReportDialOutcome(grpc::ServerContext*,
       if (!answered) return ApplyOutcome(txn, call_id, request->outcome(), "");
       return absl::OkStatus();
     }));
+    if (outbox_ != nullptr) outbox_->Notify();
     return answer_with_call();
   }();
   return Reply(std::move(result), response, "ReportDialOutcome");
@@ -1492,11 +1508,20 @@ grpc::Status CampaignsGrpcService::CreateCallback(grpc::ServerContext*,
       pqxx::result rows = txn.exec_params(
           absl::StrCat("SELECT ", kCallbackColumns, " FROM callbacks WHERE id = $1::uuid"), id);
       v1::Callback created = CallbackFromRow(rows[0]);
+      events::v1::Event event;
+      auto* scheduled = event.mutable_callback_scheduled();
+      scheduled->set_callback(created.name());
+      scheduled->set_customer(created.customer());
+      scheduled->set_queue(created.queue());
+      *scheduled->mutable_due_at() = created.due_time();
+      scheduled->set_call(created.origin_call());
+      CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
       CC_RETURN_IF_ERROR(common::SaveRequestResponse(txn, "CreateCallback", request->request_id(),
                                                      *request, created));
       return created;
     });
   }();
+  if (result.ok() && outbox_ != nullptr) outbox_->Notify();
   return Reply(std::move(result), response, "CreateCallback");
 }
 
@@ -1802,6 +1827,7 @@ absl::Status CampaignsGrpcService::DialOnce() {
   for (absl::Status status : {DialCallbacks(), ResolveAnsweredCalls(), UndoStaleClaims()}) {
     if (!status.ok() && first_error.ok()) first_error = status;
   }
+  if (outbox_ != nullptr) outbox_->Notify();
   return first_error;
 }
 
@@ -1827,6 +1853,13 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
     return pg_->Transact([&](pqxx::work& txn) -> absl::Status {
       CC_ASSIGN_OR_RETURN(v1::Campaign locked, LoadCampaignTx(txn, campaign_id, true));
       if (locked.state() != v1::CAMPAIGN_STATE_RUNNING) return absl::OkStatus();
+      events::v1::Event event;
+      auto* changed = event.mutable_campaign_state_changed();
+      changed->set_campaign(locked.name());
+      changed->set_previous_state(locked.state());
+      changed->set_state(v1::CAMPAIGN_STATE_COMPLETED);
+      changed->set_changed_by("services/calls");
+      CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
       locked.set_state(v1::CAMPAIGN_STATE_COMPLETED);
       *locked.mutable_end_time() = common::TimestampFromTime(now);
       txn.exec_params(
@@ -2071,6 +2104,13 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
             "INSERT INTO campaign_refusals (campaign_id, entry_id, reason, refuse_time) VALUES "
             "($1::uuid, $2::uuid, $3, now())",
             std::string(campaign_id), entry_id, static_cast<int>(refusal->reason));
+        events::v1::Event event;
+        auto* refused = event.mutable_campaign_dial_refused();
+        refused->set_campaign(campaign.name());
+        refused->set_entry(EntryName(campaign_id, entry_id));
+        refused->set_customer(customer_id.empty() ? "" : absl::StrCat("customers/", customer_id));
+        refused->set_reason(refusal->reason);
+        CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
         continue;
       }
       DialPlan plan;
@@ -2170,10 +2210,23 @@ absl::StatusOr<bool> CampaignsGrpcService::MakeLive(const DialPlan& plan) {
   CC_ASSIGN_OR_RETURN(bool updated, pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<bool> {
     pqxx::result rows = txn.exec_params(
         "UPDATE dials SET state = 'ready', operator_id = $2, request = $3 WHERE call_id = "
-        "$1::uuid AND state = 'new' RETURNING 1",
+        "$1::uuid AND state = 'new' RETURNING attempt_number",
         plan.call_id, op, common::PgBytes(dial.SerializeAsString()));
-    return !rows.empty();
+    if (rows.empty()) return false;
+    if (!plan.entry_id.empty()) {
+      events::v1::Event event;
+      auto* started = event.mutable_campaign_attempt_started();
+      started->set_campaign(CampaignName(plan.campaign_id));
+      started->set_entry(EntryName(plan.campaign_id, plan.entry_id));
+      started->set_call(CallName(plan.call_id));
+      started->set_attempt_number(rows[0][0].as<int>());
+      started->set_customer(plan.customer);
+      started->set_operator_(dial.operator_());
+      CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
+    }
+    return true;
   }));
+  if (outbox_ != nullptr) outbox_->Notify();
   if (!updated) {
     // Undone meanwhile (this replica was too slow): the live call must not stay.
     ScriptArgs hang_up;
@@ -2332,6 +2385,21 @@ absl::Status CampaignsGrpcService::ApplyOutcome(pqxx::work& txn, absl::string_vi
     }
     if (!reason.empty()) body.set_state_reason(reason);
     if (!disposition.empty()) body.set_last_disposition(std::string(disposition));
+    if (outcome != v1::DIAL_OUTCOME_SKIPPED) {
+      pqxx::row attempt =
+          txn.exec_params1("SELECT attempt_number, ring_ms FROM dials WHERE call_id = $1::uuid",
+                           std::string(call_id));
+      events::v1::Event event;
+      auto* finished = event.mutable_campaign_attempt_finished();
+      finished->set_campaign(CampaignName(campaign_id));
+      finished->set_entry(EntryName(campaign_id, entry_id));
+      finished->set_call(CallName(call_id));
+      finished->set_attempt_number(attempt[0].as<int>());
+      finished->set_outcome(outcome);
+      *finished->mutable_ring_time() = ProtoDuration(absl::Milliseconds(attempt[1].as<int64_t>()));
+      finished->set_entry_final(IsFinalEntryState(state));
+      CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
+    }
     txn.exec_params(
         "UPDATE campaign_entries SET state = $2, attempt_count = attempt_count + $3, "
         "last_outcome = $4, next_attempt_time = to_timestamp($5::bigint / 1e6), body = $6, "

@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "common/outbox.h"
 #include "common/pg_pool.h"
 #include "contactcentre/calls/v1/campaigns_service.grpc.pb.h"
 #include "services/calls/customers_client.h"
@@ -52,6 +53,7 @@ struct CampaignsOptions {
 class CampaignsGrpcService final : public v1::CampaignsService::Service {
  public:
   CampaignsGrpcService(Router* router, common::PgPool* pg, CustomersClient* customers,
+                       const common::EventPublisher* events, common::OutboxRelay* outbox,
                        CampaignsOptions options);
   ~CampaignsGrpcService() override;
 
@@ -129,6 +131,7 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
   // is then undone).
   absl::StatusOr<bool> MakeLive(const DialPlan& plan);
   absl::Status UndoClaim(absl::string_view call_id, absl::string_view why);
+  absl::Status Publish(pqxx::work& txn, events::v1::Event event) const;
   // Applies the end of an attempt to its entry or call-back (retry, final state).
   absl::Status ApplyOutcome(pqxx::work& txn, absl::string_view call_id, v1::DialOutcome outcome,
                             absl::string_view disposition);
@@ -139,6 +142,10 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
   Router* router_;
   common::PgPool* pg_;
   CustomersClient* customers_;
+  // Campaign events (attempts, refusals, state changes, call-backs) go through the outbox, in
+  // the transaction of the change they describe.
+  const common::EventPublisher* events_;
+  common::OutboxRelay* outbox_;
   const CampaignsOptions options_;
   const std::string lease_owner_;
   absl::Mutex mutex_;

@@ -14,9 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "common/event_stream.h"
 #include "common/ids.h"
 #include "common/pg_util.h"
+#include "common/redis.h"
 #include "common/testing/test_servers.h"
+#include "contactcentre/events/v1/event.pb.h"
 #include "services/calls/testing/calls_cluster.h"
 
 namespace contactcentre::calls {
@@ -390,6 +393,25 @@ class CampaignsTest : public ::testing::Test {
     return Rpc(calls(0), &CallsStub::CompleteWrapUp, wrap).status();
   }
 
+  // The public events of the site's stream that mention `text`, in order.
+  std::vector<events::v1::Event> EventsMentioning(const std::string& text) {
+    auto redis = common::RedisClient::Create(TestServers::Get().Redis());
+    std::vector<events::v1::Event> found;
+    if (!redis.ok()) return found;
+    auto reply = (*redis)->Command({"XRANGE", common::EventStreamKey(*site_), "-", "+"});
+    if (!reply.ok()) return found;
+    for (const auto& entry : reply->elements) {
+      const auto& fields = entry.elements[1].elements;
+      for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i].str != "event") continue;
+        events::v1::Event event;
+        event.ParseFromString(fields[i + 1].str);
+        if (event.DebugString().find(text) != std::string::npos) found.push_back(event);
+      }
+    }
+    return found;
+  }
+
   static CallsCluster* cluster_;
   static TestDatabase* calls_db_;
   static TestDatabase* customers_db_;
@@ -724,6 +746,34 @@ TEST_F(CampaignsTest, RetriesFollowTheBackOffOfEachOutcomeAndAnsweredCallsAreWra
   EXPECT_EQ(done.attempts(0).outcome(), v1::DIAL_OUTCOME_BUSY);
   EXPECT_EQ(done.attempts(3).outcome(), v1::DIAL_OUTCOME_ANSWERED_HUMAN);
   EXPECT_EQ(done.attempts(3).disposition(), "promised_to_pay");
+  // Analytics sees every attempt start and finish, with the outcome, on the event stream.
+  std::vector<events::v1::Event> events;
+  for (int i = 0; i < 50; ++i) {
+    events = EventsMentioning(entry->name());
+    int finished = 0;
+    for (const auto& event : events) finished += event.has_campaign_attempt_finished();
+    if (finished == 4) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::vector<v1::DialOutcome> finished_outcomes;
+  int started = 0;
+  for (const auto& event : events) {
+    started += event.has_campaign_attempt_started();
+    if (event.has_campaign_attempt_finished()) {
+      finished_outcomes.push_back(event.campaign_attempt_finished().outcome());
+      EXPECT_EQ(event.campaign_attempt_finished().entry_final(), finished_outcomes.size() == 4);
+    }
+  }
+  EXPECT_EQ(started, 4);
+  EXPECT_EQ(finished_outcomes, (std::vector<v1::DialOutcome>{
+                                   v1::DIAL_OUTCOME_BUSY, v1::DIAL_OUTCOME_BUSY,
+                                   v1::DIAL_OUTCOME_NO_ANSWER, v1::DIAL_OUTCOME_ANSWERED_HUMAN}));
+  bool state_event = false;
+  for (const auto& event : EventsMentioning(campaign->name())) {
+    state_event |= event.has_campaign_state_changed() &&
+                   event.campaign_state_changed().state() == v1::CAMPAIGN_STATE_RUNNING;
+  }
+  EXPECT_TRUE(state_event);
 
   // An answering machine: tried again at the start of the next local day.
   v1::CampaignEntry next_day = WaitForEntry(machine_entry->name(), [](const auto& e) {
