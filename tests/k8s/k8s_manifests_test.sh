@@ -17,6 +17,23 @@ if [[ ! -d node_modules/kubernetes-models || package-lock.json -nt node_modules/
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# Debian 12's kubectl (1.20) embeds kustomize v2, which knows neither directories under
+# "resources" nor "patches", "labels", "replicas" or "components"; a newer kubectl on this machine
+# would render them, so they are refused here.
+for kustomization in "$checkout"/k8s/base/kustomization.yaml "$checkout"/k8s/overlays/*/kustomization.yaml; do
+  if grep -nE '^(patches|labels|replicas|components):' "$kustomization"; then
+    echo "k8s: FAIL $kustomization uses a field kustomize v2 (Debian's kubectl) does not know" >&2
+    exit 1
+  fi
+  dir=$(dirname "$kustomization")
+  for entry in $(awk '/^resources:/ {on = 1; next} /^[a-zA-Z]/ {on = 0} on && /^  - / {print $2}' "$kustomization"); do
+    if [[ -d $dir/$entry ]]; then
+      echo "k8s: FAIL $kustomization lists the directory $entry under resources (kustomize v2: bases)" >&2
+      exit 1
+    fi
+  done
+done
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "k8s: $(kubectl version --client 2>/dev/null | head -n 1)"
