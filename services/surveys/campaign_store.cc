@@ -1252,6 +1252,82 @@ absl::StatusOr<v1::OfferPostCallSurveyResponse> CampaignStore::OfferPostCallSurv
   return DecidePostCall(call);
 }
 
+absl::StatusOr<int> CampaignStore::SweepOnce(int limit) {
+  return pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<int> {
+    const absl::Time now = absl::Now();
+    int changed = 0;
+    const auto expire_invitation = [&](v1::Invitation& invitation,
+                                       const std::string& detail) -> absl::Status {
+      invitation.set_status(v1::INVITATION_STATUS_EXPIRED);
+      invitation.set_status_detail(detail);
+      invitation.clear_claimant();
+      invitation.clear_claim_expire_time();
+      invitation.clear_next_attempt_time();
+      *invitation.mutable_finish_time() = common::TimestampFromTime(now);
+      *invitation.mutable_update_time() = common::TimestampFromTime(now);
+      ++changed;
+      return SaveInvitation(txn, invitation, false);
+    };
+    pqxx::result responses = txn.exec_params(
+        "SELECT id FROM responses WHERE state = 1 AND expire_time < now() "
+        "ORDER BY expire_time LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit);
+    for (const auto& row : responses) {
+      CC_ASSIGN_OR_RETURN(v1::SurveyResponse response, LoadResponse(txn, row[0].c_str(), false));
+      response.set_state(v1::RESPONSE_STATE_EXPIRED);
+      CC_RETURN_IF_ERROR(SaveResponse(txn, response, false));
+      ++changed;
+      if (response.invitation().empty()) continue;
+      CC_ASSIGN_OR_RETURN(std::string id,
+                          ParseName(response.invitation(), "surveyInvitations", "invitation"));
+      pqxx::result locked = txn.exec_params(
+          "SELECT 1 FROM invitations WHERE id = $1 AND status = 2 FOR UPDATE SKIP LOCKED", id);
+      if (locked.empty()) continue;
+      CC_ASSIGN_OR_RETURN(v1::Invitation invitation, LoadInvitation(txn, id, false));
+      CC_RETURN_IF_ERROR(expire_invitation(invitation, "the partial response expired"));
+    }
+    // Lapsed invitations without a response in progress (that one's own window decides).
+    pqxx::result invitations = txn.exec_params(
+        "SELECT id FROM invitations WHERE status IN (1, 2) AND expire_time < now() "
+        "ORDER BY expire_time LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit);
+    for (const auto& row : invitations) {
+      CC_ASSIGN_OR_RETURN(v1::Invitation invitation, LoadInvitation(txn, row[0].c_str(), false));
+      if (!invitation.response().empty()) continue;
+      CC_RETURN_IF_ERROR(expire_invitation(invitation, "not answered within its validity"));
+    }
+    // Campaigns past their end time.
+    pqxx::result campaigns =
+        txn.exec("SELECT id FROM campaigns WHERE state IN (2, 3, 4) FOR UPDATE SKIP LOCKED");
+    for (const auto& row : campaigns) {
+      CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaign(txn, row[0].c_str(), false));
+      if (!campaign.has_end_time() || common::TimeFromTimestamp(campaign.end_time()) > now) {
+        continue;
+      }
+      pqxx::result pending = txn.exec_params(
+          "SELECT id FROM invitations WHERE campaign_id = $1 AND status = 1 FOR UPDATE",
+          row[0].c_str());
+      for (const auto& entry : pending) {
+        CC_ASSIGN_OR_RETURN(v1::Invitation invitation,
+                            LoadInvitation(txn, entry[0].c_str(), false));
+        invitation.set_status(v1::INVITATION_STATUS_CANCELLED);
+        invitation.set_status_detail("the campaign's end time passed");
+        invitation.clear_next_attempt_time();
+        *invitation.mutable_finish_time() = common::TimestampFromTime(now);
+        *invitation.mutable_update_time() = common::TimestampFromTime(now);
+        CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
+      }
+      campaign.set_state(v1::CAMPAIGN_STATE_COMPLETED);
+      campaign.set_state_reason("end time passed");
+      *campaign.mutable_finished_time() = common::TimestampFromTime(now);
+      *campaign.mutable_update_time() = common::TimestampFromTime(now);
+      CC_RETURN_IF_ERROR(SaveCampaign(txn, campaign, false));
+      ++changed;
+    }
+    return changed;
+  });
+}
+
 absl::Status CampaignStore::ApplyEvent(const events::v1::Event& event) {
   if (!event.has_call_completed()) return absl::OkStatus();
   const events::v1::CallCompleted& completed = event.call_completed();

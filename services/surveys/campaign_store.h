@@ -55,6 +55,13 @@ class CampaignStore {
   // call. UNAVAILABLE (the event is retried) when the customers service cannot be asked.
   absl::Status ApplyEvent(const events::v1::Event& event);
 
+  // Moves what lapsed by time to its final state, up to `limit` rows of each kind: responses not
+  // completed within their resume window to EXPIRED (and their invitations), invitations past
+  // their validity to EXPIRED, campaigns past their end time to COMPLETED (pending invitations
+  // CANCELLED). Safe on every replica at once (rows locked with SKIP LOCKED). Returns how many
+  // rows changed.
+  absl::StatusOr<int> SweepOnce(int limit = 500);
+
   // The share 0..1 of a call id in the sampling (a stable hash of the name).
   static double SamplingPoint(absl::string_view call);
 

@@ -482,6 +482,40 @@ TEST_F(CampaignsTest, QuotaAndCallingWindow) {
   EXPECT_EQ(completed.stats().cancelled_count(), 1);
 }
 
+TEST_F(CampaignsTest, LapsedInvitationsResponsesAndCampaignsAreSwept) {
+  env_->customers().Put(Customer("customers/a"));
+  env_->customers().Put(Customer("customers/b"));
+  // A LINK campaign whose links are valid 200 ms and which ends 300 ms from now.
+  v1::CreateCampaignRequest request;
+  v1::Campaign& draft = *request.mutable_campaign();
+  draft.set_display_name("Short");
+  draft.set_survey(survey_);
+  draft.set_channel(v1::SURVEY_CHANNEL_LINK);
+  draft.mutable_target()->mutable_customer_list()->add_customers("customers/a");
+  draft.mutable_target()->mutable_customer_list()->add_customers("customers/b");
+  draft.mutable_link_validity()->set_nanos(200'000'000);
+  *draft.mutable_end_time() = common::TimestampFromTime(absl::Now() + absl::Milliseconds(300));
+  v1::Campaign campaign;
+  ASSERT_TRUE(Call(&CampaignStub::CreateCampaign, env_->campaigns(), request, &campaign).ok());
+  StartCampaign(campaign.name());
+  absl::SleepFor(absl::Milliseconds(250));
+  auto swept = env_->module().campaigns().SweepOnce();
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(*swept, 2) << "both links lapsed";
+  for (const v1::Invitation& invitation : Invitations(campaign.name())) {
+    EXPECT_EQ(invitation.status(), v1::INVITATION_STATUS_EXPIRED);
+  }
+  absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_TRUE(env_->module().campaigns().SweepOnce().ok());
+  v1::GetCampaignRequest get;
+  get.set_name(campaign.name());
+  v1::Campaign ended;
+  ASSERT_TRUE(Call(&CampaignStub::GetCampaign, env_->campaigns(), get, &ended).ok());
+  EXPECT_EQ(ended.state(), v1::CAMPAIGN_STATE_COMPLETED);
+  EXPECT_EQ(ended.state_reason(), "end time passed");
+  EXPECT_EQ(ended.stats().expired_count(), 2);
+}
+
 TEST_F(CampaignsTest, AReplayedCallCompletedEventInvitesOnce) {
   env_->customers().Put(Customer("customers/c1"));
   EnablePostCall("q1", v1::SURVEY_CHANNEL_LINK, 1.0);

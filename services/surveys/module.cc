@@ -1,5 +1,7 @@
 #include "services/surveys/module.h"
 
+#include "common/log.h"
+
 namespace contactcentre::surveys {
 
 SurveysModule::SurveysModule(common::ServiceContext& context,
@@ -18,7 +20,8 @@ SurveysModule::SurveysModule(common::ServiceContext& context,
       consumer_(
           &context.redis,
           {.site = context.config.site, .group = "surveys", .block = options.event_read_block},
-          [this](const events::v1::Event& event) { return campaigns_.ApplyEvent(event); }) {}
+          [this](const events::v1::Event& event) { return campaigns_.ApplyEvent(event); }),
+      sweep_interval_(options.sweep_interval) {}
 
 std::vector<grpc::Service*> SurveysModule::GrpcServices() {
   return {&survey_service_, &campaign_service_, &quality_service_};
@@ -29,8 +32,30 @@ std::vector<std::string> SurveysModule::HealthServiceNames() {
           v1::QualityService::service_full_name()};
 }
 
-void SurveysModule::OnReady() { consumer_.Start(); }
+void SurveysModule::OnReady() {
+  consumer_.Start();
+  if (sweep_interval_ <= absl::ZeroDuration()) return;
+  sweeper_ = std::thread([this] {
+    absl::MutexLock lock(&sweep_mutex_);
+    while (!sweep_mutex_.AwaitWithTimeout(absl::Condition(&stopping_), sweep_interval_)) {
+      sweep_mutex_.Unlock();
+      if (absl::StatusOr<int> swept = campaigns_.SweepOnce(); !swept.ok()) {
+        common::LogWarning("sweeping lapsed surveys failed", {{"error", swept.status()}});
+      }
+      sweep_mutex_.Lock();
+    }
+  });
+}
 
-void SurveysModule::OnShutdown() { consumer_.Stop(); }
+void SurveysModule::OnShutdown() {
+  consumer_.Stop();
+  {
+    absl::MutexLock lock(&sweep_mutex_);
+    stopping_ = true;
+  }
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+SurveysModule::~SurveysModule() { OnShutdown(); }
 
 }  // namespace contactcentre::surveys

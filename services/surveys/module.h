@@ -5,9 +5,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/event_stream.h"
 #include "common/service_main.h"
 #include "services/surveys/campaign_store.h"
@@ -22,6 +24,9 @@ struct SurveysModuleOptions {
   SurveysOptions surveys;
   // How long one read of the event stream blocks (and so how long stopping may take).
   absl::Duration event_read_block = absl::Seconds(1);
+  // How often lapsed responses, invitations and campaigns are moved to their final state;
+  // zero disables the sweeper (tests call CampaignStore::SweepOnce themselves).
+  absl::Duration sweep_interval = absl::Seconds(30);
 };
 
 class SurveysModule final : public common::ServiceModule {
@@ -29,10 +34,12 @@ class SurveysModule final : public common::ServiceModule {
   // The clients are owned by the module.
   SurveysModule(common::ServiceContext& context, std::unique_ptr<CustomersClient> customers,
                 std::unique_ptr<CallsClient> calls, SurveysModuleOptions options);
+  ~SurveysModule() override;
 
   std::vector<grpc::Service*> GrpcServices() override;
   std::vector<std::string> HealthServiceNames() override;
   // Starts the consumer of the site's event stream (group "surveys").
+  // ... and the sweeper of lapsed responses, invitations and campaigns.
   void OnReady() override;
   void OnShutdown() override;
 
@@ -52,6 +59,10 @@ class SurveysModule final : public common::ServiceModule {
   CampaignGrpcService campaign_service_;
   QualityGrpcService quality_service_;
   common::EventConsumer consumer_;
+  const absl::Duration sweep_interval_;
+  absl::Mutex sweep_mutex_;
+  bool stopping_ ABSL_GUARDED_BY(sweep_mutex_) = false;
+  std::thread sweeper_;
 };
 
 }  // namespace contactcentre::surveys

@@ -190,27 +190,31 @@ absl::Status SaveInvitation(pqxx::work& txn, v1::Invitation& invitation, bool in
              invitation.has_claim_expire_time()) {
     next_attempt = Micros(invitation.claim_expire_time());
   }
+  const std::string expire_time =
+      invitation.has_expire_time() ? Micros(invitation.expire_time()) : "";
   pqxx::result rows;
   if (insert) {
     rows = txn.exec_params(
         "INSERT INTO invitations (id, source, survey_id, campaign_id, customer, call, queue, "
         "channel, status, exclusion_reason, next_attempt_time, claimant, link_token, "
-        "create_time, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-        "to_timestamp($11::float8 / 1e6), $12, $13, to_timestamp($14::float8 / 1e6), $15) "
-        "RETURNING revision",
+        "create_time, data, expire_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+        "to_timestamp($11::float8 / 1e6), $12, $13, to_timestamp($14::float8 / 1e6), $15, "
+        "to_timestamp($16::float8 / 1e6)) RETURNING revision",
         id, static_cast<int>(invitation.source()), survey_id, optional(campaign_id),
         invitation.customer(), optional(invitation.call()), invitation.queue(),
         static_cast<int>(invitation.channel()), static_cast<int>(invitation.status()),
         static_cast<int>(invitation.exclusion_reason()), optional(next_attempt),
         invitation.claimant(), optional(invitation.link_token()), Micros(invitation.create_time()),
-        common::PgBytes(data));
+        common::PgBytes(data), optional(expire_time));
   } else {
     rows = txn.exec_params(
         "UPDATE invitations SET status = $2, exclusion_reason = $3, "
         "next_attempt_time = to_timestamp($4::float8 / 1e6), claimant = $5, data = $6, "
-        "revision = revision + 1 WHERE id = $1 RETURNING revision",
+        "expire_time = to_timestamp($7::float8 / 1e6), revision = revision + 1 WHERE id = $1 "
+        "RETURNING revision",
         id, static_cast<int>(invitation.status()), static_cast<int>(invitation.exclusion_reason()),
-        optional(next_attempt), invitation.claimant(), common::PgBytes(data));
+        optional(next_attempt), invitation.claimant(), common::PgBytes(data),
+        optional(expire_time));
   }
   if (rows.empty()) return absl::NotFoundError(absl::StrCat(invitation.name(), " not found"));
   invitation.set_etag(rows[0][0].c_str());
