@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/field_mask_util.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -141,9 +142,8 @@ absl::StatusOr<v1::ListSurveysResponse> SurveyStore::ListSurveys(
         "FROM surveys WHERE state::text = ANY($1::text[]) "
         "AND ($2 = '' OR (create_time, id) < (to_timestamp(split_part($2, '/', 1)::float8 / "
         "1e6), split_part($2, '/', 2))) "
-        "AND ($3 = '' OR display_name ILIKE '%' || $3 || '%') "
         "ORDER BY create_time DESC, id DESC",
-        common::PgTextArray(states), cursor, request.text_query());
+        common::PgTextArray(states), cursor);
     v1::ListSurveysResponse response;
     for (const auto& row : rows) {
       v1::Survey survey;
@@ -155,6 +155,13 @@ absl::StatusOr<v1::ListSurveysResponse> SurveyStore::ListSurveys(
         labels_match = labels_match && it != survey.labels().end() && it->second == value;
       }
       if (!labels_match) continue;
+      if (!request.text_query().empty()) {
+        const std::string query = absl::AsciiStrToLower(request.text_query());
+        if (!absl::StrContains(absl::AsciiStrToLower(survey.display_name()), query) &&
+            !absl::StrContains(absl::AsciiStrToLower(survey.draft().title()), query)) {
+          continue;
+        }
+      }
       if (request.channel() != v1::SURVEY_CHANNEL_UNSPECIFIED) {
         const v1::SurveyDefinition* definition = &survey.draft();
         std::shared_ptr<const v1::SurveyVersion> latest;

@@ -245,6 +245,21 @@ TEST_F(SurveysTest, DraftsPublishAndVersionsAreFrozen) {
 
   v1::SurveyVersion v2;
   ASSERT_TRUE(Publish(survey.name(), &v2).ok());
+  // ListSurveys finds it by its title (case-insensitive) and channel, not by another text.
+  v1::ListSurveysRequest list_surveys;
+  list_surveys.set_text_query("NEW TITLE");
+  list_surveys.set_channel(v1::SURVEY_CHANNEL_LINK);
+  v1::ListSurveysResponse listed;
+  ASSERT_TRUE(Call(&Stub::ListSurveys, env_->surveys(), list_surveys, &listed).ok());
+  ASSERT_EQ(listed.surveys_size(), 1);
+  EXPECT_EQ(listed.surveys(0).name(), survey.name());
+  list_surveys.set_channel(v1::SURVEY_CHANNEL_KEYPAD);
+  ASSERT_TRUE(Call(&Stub::ListSurveys, env_->surveys(), list_surveys, &listed).ok());
+  EXPECT_EQ(listed.surveys_size(), 0);
+  list_surveys.clear_channel();
+  list_surveys.set_text_query("no such");
+  ASSERT_TRUE(Call(&Stub::ListSurveys, env_->surveys(), list_surveys, &listed).ok());
+  EXPECT_EQ(listed.surveys_size(), 0);
   EXPECT_EQ(v2.version(), 2);
   v1::ListSurveyVersionsRequest list;
   list.set_parent(survey.name());
