@@ -342,6 +342,23 @@ TEST_F(CampaignsTest, TagFiltersResolveThroughTheCustomersService) {
   v1::Invitation invitation;
   ASSERT_TRUE(Call(&CampaignStub::GetInvitation, env_->campaigns(), get, &invitation).ok());
   EXPECT_EQ(invitation.status(), v1::INVITATION_STATUS_COMPLETED);
+  // The response is found by its invitation and counted under its campaign.
+  v1::ListResponsesRequest list;
+  list.set_parent("surveys/-");
+  list.set_invitation(invitation.name());
+  v1::ListResponsesResponse listed;
+  ASSERT_TRUE(Call(&SurveyStub::ListResponses, env_->surveys(), list, &listed).ok());
+  ASSERT_EQ(listed.responses_size(), 1);
+  v1::GetSurveyResultsRequest results_request;
+  results_request.set_survey(survey_);
+  results_request.mutable_filter()->add_campaigns(tagged.name());
+  results_request.set_group_by(v1::RESULTS_GROUP_BY_CAMPAIGN);
+  v1::SurveyResults results;
+  ASSERT_TRUE(Call(&SurveyStub::GetSurveyResults, env_->surveys(), results_request, &results).ok());
+  EXPECT_EQ(results.counts().completed_count(), 1);
+  ASSERT_EQ(results.groups_size(), 1);
+  EXPECT_EQ(results.groups(0).key(), tagged.name());
+  EXPECT_DOUBLE_EQ(results.csat().csat(), 1.0);
   // The invitation is final: no second response.
   start.set_request_id(common::NewId());
   EXPECT_EQ(Call(&SurveyStub::StartResponse, env_->surveys(), start, &resumed).error_code(),

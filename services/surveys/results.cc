@@ -35,9 +35,12 @@ struct Selection {
 
 // $1 survey, $2-$3 period, $4 versions, $5 queues, $6 operators, $7 campaigns, $8 channels,
 // $9 the last id of the previous page, $10 the page size.
+// Results read only the answers (`answers`, or `data` for rows written before it existed);
+// exports the whole response.
 constexpr char kScanSql[] =
     "SELECT version, CASE WHEN state = 1 AND expire_time < now() THEN 3 ELSE state END, "
-    "channel, (extract(epoch FROM result_time) * 1e6)::bigint, data, id FROM responses "
+    "channel, (extract(epoch FROM result_time) * 1e6)::bigint, %s, id, queue, operator, "
+    "coalesce(campaign_id, '') FROM responses "
     "WHERE survey_id = $1 AND result_time >= to_timestamp($2::float8 / 1e6) "
     "AND result_time < to_timestamp($3::float8 / 1e6) "
     "AND (cardinality($4::text[]) = 0 OR version::text = ANY($4::text[])) "
@@ -86,12 +89,17 @@ struct ScannedRow {
   v1::ResponseState state = v1::RESPONSE_STATE_UNSPECIFIED;
   v1::SurveyChannel channel = v1::SURVEY_CHANNEL_UNSPECIFIED;
   int64_t result_micros = 0;
+  std::string queue;
+  std::string operator_name;
+  std::string campaign_id;
+  // The whole response for exports; only its answers for results.
   v1::SurveyResponse response;
 };
 
 // Calls `visit` for every selected response, in id order, within `txn`.
-absl::Status Scan(pqxx::work& txn, const Selection& selection, int batch,
+absl::Status Scan(pqxx::work& txn, const Selection& selection, int batch, bool whole,
                   const std::function<absl::Status(ScannedRow&)>& visit) {
+  const std::string sql = absl::StrFormat(kScanSql, whole ? "data" : "coalesce(answers, data)");
   std::string last_id;
   ScannedRow row;
   const std::string versions = common::PgTextArray(selection.versions);
@@ -101,13 +109,16 @@ absl::Status Scan(pqxx::work& txn, const Selection& selection, int batch,
   const std::string channels = common::PgTextArray(selection.channels);
   for (;;) {
     pqxx::result rows =
-        txn.exec_params(kScanSql, selection.survey_id, selection.start_micros, selection.end_micros,
+        txn.exec_params(sql, selection.survey_id, selection.start_micros, selection.end_micros,
                         versions, queues, operators, campaigns, channels, last_id, batch);
     for (const auto& r : rows) {
       row.version = r[0].as<int>();
       row.state = static_cast<v1::ResponseState>(r[1].as<int>());
       row.channel = static_cast<v1::SurveyChannel>(r[2].as<int>());
       row.result_micros = r[3].as<int64_t>();
+      row.queue = r[6].c_str();
+      row.operator_name = r[7].c_str();
+      row.campaign_id = r[8].c_str();
       row.response.Clear();
       CC_RETURN_IF_ERROR(ParseStored(common::BytesOf(r[4]), row.response));
       CC_RETURN_IF_ERROR(visit(row));
@@ -424,14 +435,13 @@ absl::StatusOr<absl::TimeZone> LoadZone(const std::string& name, const std::stri
 
 std::string GroupKey(v1::ResultsGroupBy group_by, const ScannedRow& row,
                      const std::string& survey_id, absl::TimeZone zone) {
-  const v1::SurveyResponse& response = row.response;
   switch (group_by) {
     case v1::RESULTS_GROUP_BY_QUEUE:
-      return response.queue();
+      return row.queue;
     case v1::RESULTS_GROUP_BY_OPERATOR:
-      return response.operator_();
+      return row.operator_name;
     case v1::RESULTS_GROUP_BY_CAMPAIGN:
-      return response.campaign();
+      return row.campaign_id.empty() ? "" : absl::StrCat("surveyCampaigns/", row.campaign_id);
     case v1::RESULTS_GROUP_BY_CHANNEL:
       return v1::SurveyChannel_Name(row.channel);
     case v1::RESULTS_GROUP_BY_SURVEY_VERSION:
@@ -507,7 +517,7 @@ absl::StatusOr<v1::SurveyResults> SurveyStore::GetSurveyResults(
     GroupAccumulator total;
     std::map<std::string, GroupAccumulator> groups;
     CC_RETURN_IF_ERROR(
-        Scan(txn, selection, options_.scan_batch, [&](ScannedRow& row) -> absl::Status {
+        Scan(txn, selection, options_.scan_batch, false, [&](ScannedRow& row) -> absl::Status {
           GroupAccumulator* group = nullptr;
           if (group_by != v1::RESULTS_GROUP_BY_UNSPECIFIED) {
             std::string key = GroupKey(group_by, row, survey_id, zone);
@@ -639,7 +649,7 @@ absl::Status SurveyStore::ExportSurveyResults(
                  : std::string();
     };
     CC_RETURN_IF_ERROR(
-        Scan(txn, selection, options_.scan_batch, [&](ScannedRow& row) -> absl::Status {
+        Scan(txn, selection, options_.scan_batch, true, [&](ScannedRow& row) -> absl::Status {
           if (cancelled) return absl::CancelledError("the client went away");
           if (row.state != v1::RESPONSE_STATE_COMPLETED && !request.filter().include_partial()) {
             return absl::OkStatus();

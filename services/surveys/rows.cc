@@ -104,6 +104,10 @@ absl::Status SaveResponse(pqxx::work& txn, v1::SurveyResponse& response, bool in
   CC_ASSIGN_OR_RETURN(auto version, ParseVersionName(response.survey_version(), "survey_version"));
   response.clear_etag();
   const std::string data = common::DeterministicBytes(response);
+  v1::SurveyResponse answers_only;
+  *answers_only.mutable_answers() = response.answers();
+  for (v1::Answer& answer : *answers_only.mutable_answers()) answer.clear_answer_time();
+  const std::string answers = common::DeterministicBytes(answers_only);
   const std::string result_time =
       Micros(response.has_complete_time() ? response.complete_time() : response.start_time());
   const std::string expire_time =
@@ -111,26 +115,37 @@ absl::Status SaveResponse(pqxx::work& txn, v1::SurveyResponse& response, bool in
   auto optional = [](const std::string& value) -> const char* {
     return value.empty() ? nullptr : value.c_str();
   };
+  // The id columns hold ids, as every filter compares them.
+  std::string invitation_id;
+  if (!response.invitation().empty()) {
+    CC_ASSIGN_OR_RETURN(invitation_id,
+                        ParseName(response.invitation(), "surveyInvitations", "invitation"));
+  }
+  std::string campaign_id;
+  if (!response.campaign().empty()) {
+    CC_ASSIGN_OR_RETURN(campaign_id, ParseName(response.campaign(), "surveyCampaigns", "campaign"));
+  }
   pqxx::result rows;
   if (insert) {
     rows = txn.exec_params(
         "INSERT INTO responses (id, survey_id, version, state, channel, invitation_id, "
         "campaign_id, customer, call, queue, operator, start_time, result_time, expire_time, "
-        "data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "data, answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
         "to_timestamp($12::float8 / 1e6), to_timestamp($13::float8 / 1e6), "
-        "to_timestamp($14::float8 / 1e6), $15) RETURNING revision",
+        "to_timestamp($14::float8 / 1e6), $15, $16) RETURNING revision",
         names.second, names.first, version.second, static_cast<int>(response.state()),
-        static_cast<int>(response.channel()), optional(response.invitation()),
-        optional(response.campaign()), response.customer(), response.call(), response.queue(),
-        response.operator_(), Micros(response.start_time()), result_time, expire_time,
-        common::PgBytes(data));
+        static_cast<int>(response.channel()), optional(invitation_id), optional(campaign_id),
+        response.customer(), response.call(), response.queue(), response.operator_(),
+        Micros(response.start_time()), result_time, expire_time, common::PgBytes(data),
+        common::PgBytes(answers));
   } else {
     rows = txn.exec_params(
         "UPDATE responses SET state = $2, result_time = to_timestamp($3::float8 / 1e6), "
-        "expire_time = to_timestamp($4::float8 / 1e6), data = $5, revision = revision + 1 "
+        "expire_time = to_timestamp($4::float8 / 1e6), data = $5, answers = $6, "
+        "revision = revision + 1 "
         "WHERE id = $1 RETURNING revision",
         names.second, static_cast<int>(response.state()), result_time, expire_time,
-        common::PgBytes(data));
+        common::PgBytes(data), common::PgBytes(answers));
   }
   if (rows.empty()) return absl::NotFoundError(absl::StrCat(response.name(), " not found"));
   response.set_etag(rows[0][0].c_str());
