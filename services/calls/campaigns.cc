@@ -163,12 +163,15 @@ v1::CampaignEntry EntryFromRow(const pqxx::row& row) {
     entry.mutable_phone_number()->set_e164(row[10].as<std::string>());
   entry.set_external_id(row[11].as<std::string>());
   entry.set_priority(row[12].as<int>());
+  if (!row[13].as<std::string>().empty()) {
+    entry.set_assigned_operator(OperatorName(row[13].as<std::string>()));
+  }
   return entry;
 }
 constexpr char kEntryColumns[] =
     "id::text, campaign_id::text, body, state, attempt_count, last_outcome, " MICROS(
         "next_attempt_time") ", " MICROS("update_time") ", etag, customer_id, phone, external_id, "
-                                                        "priority";
+                                                        "priority, held_by";
 
 v1::Callback CallbackFromRow(const pqxx::row& row) {
   // id, body, state, etag, update
@@ -397,6 +400,7 @@ struct CampaignsGrpcService::DialPlan {
   std::string call_id;
   std::string number;
   std::string customer;  // "customers/{id}" or ""
+  std::string op;        // the operator it is dialled for (preview), or ""
   bool pick = false;     // choose an operator now
   std::vector<std::string> candidates;
   std::string queue_id;
@@ -1824,7 +1828,8 @@ absl::Status CampaignsGrpcService::DialOnce() {
     absl::Status status = DialCampaign(campaign, id);
     if (!status.ok() && first_error.ok()) first_error = status;
   }
-  for (absl::Status status : {DialCallbacks(), ResolveAnsweredCalls(), UndoStaleClaims()}) {
+  for (absl::Status status :
+       {DialCallbacks(), ResolveAnsweredCalls(), UndoStaleClaims(), ExpirePreviewHolds()}) {
     if (!status.ok() && first_error.ok()) first_error = status;
   }
   if (outbox_ != nullptr) outbox_->Notify();
@@ -1955,198 +1960,26 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
         "WHERE campaign_id = $1::uuid AND state IN (1, 2) AND next_attempt_time <= now() ORDER "
         "BY priority DESC, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
         std::string(campaign_id), to_dial);
-    const v1::AttemptPolicy& policy = campaign.attempt_policy();
-    const int max_per_entry =
-        policy.max_attempts_per_entry() > 0 ? policy.max_attempts_per_entry() : 5;
-    const int max_per_day =
-        policy.max_attempts_per_number_per_day() > 0 ? policy.max_attempts_per_number_per_day() : 3;
-    const absl::Duration min_interval = DurationOf(policy.min_attempt_interval(), absl::Hours(1));
     for (const pqxx::row& row : entries) {
       const std::string entry_id = row[0].as<std::string>();
       const std::string customer_id = row[1].as<std::string>();
       std::string number = row[2].as<std::string>();
       const int attempts = row[3].as<int>();
       v1::CampaignEntry body = Parse<v1::CampaignEntry>(row[4]);
-      struct Refusal {
-        v1::DialRefusalReason reason;
-        std::string detail;
-        v1::CampaignEntryState final_state = v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED;
-        absl::Time next = absl::InfinitePast();
-      };
-      std::optional<Refusal> refusal;
-      std::string zone_name = body.time_zone();
-      if (attempts >= max_per_entry) {
-        refusal = Refusal{v1::DIAL_REFUSAL_REASON_MAX_ATTEMPTS_PER_ENTRY,
-                          absl::StrCat("all ", max_per_entry, " attempts made"),
-                          v1::CAMPAIGN_ENTRY_STATE_EXHAUSTED};
-      }
-      bool customer_vip = false;
-      if (!refusal) {
-        // Consent: the customers service knows the card and the number's owner alike.
-        absl::StatusOr<customers::v1::ContactPermission> permission = customers_->CheckOutboundCall(
-            customer_id.empty() ? "" : absl::StrCat("customers/", customer_id), number);
-        if (absl::IsNotFound(permission.status())) {
-          refusal = Refusal{v1::DIAL_REFUSAL_REASON_CUSTOMER_GONE,
-                            std::string(permission.status().message()),
-                            v1::CAMPAIGN_ENTRY_STATE_CANCELLED};
-        } else if (!permission.ok()) {
-          refusal = Refusal{v1::DIAL_REFUSAL_REASON_CONSENT_UNKNOWN,
-                            std::string(permission.status().message()),
-                            v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED, now + absl::Minutes(1)};
-        } else {
-          if (number.empty()) number = permission->e164();
-          if (number.empty() && !customer_id.empty()) {
-            absl::StatusOr<std::string> phone =
-                customers_->FirstPhone(absl::StrCat("customers/", customer_id));
-            if (phone.ok()) number = *phone;
-          }
-          if (zone_name.empty()) zone_name = permission->time_zone();
-          customer_vip = permission->vip();
-          bool do_not_call = false;
-          bool window_only = false;
-          for (int denial : permission->denial_reasons()) {
-            if (denial != customers::v1::CONTACT_DENIAL_REASON_OUTSIDE_CALLING_WINDOW) {
-              do_not_call = true;
-            } else if (!permission->customer().empty()) {
-              // A card's own window applies besides the campaign's; a number without a card
-              // has only the campaign's.
-              window_only = true;
-            }
-          }
-          if (do_not_call) window_only = false;
-          if (do_not_call) {
-            refusal = Refusal{v1::DIAL_REFUSAL_REASON_CUSTOMER_DO_NOT_CALL,
-                              "the customer asked not to be called",
-                              v1::CAMPAIGN_ENTRY_STATE_DO_NOT_CALL};
-          } else if (window_only) {
-            refusal = Refusal{v1::DIAL_REFUSAL_REASON_OUTSIDE_CALLING_WINDOW,
-                              absl::StrCat("outside the customer's calling window (",
-                                           permission->time_zone(), ")"),
-                              v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED,
-                              permission->has_next_allowed_time()
-                                  ? common::TimeFromTimestamp(permission->next_allowed_time())
-                                  : now + absl::Hours(1)};
-          } else if (number.empty()) {
-            refusal = Refusal{v1::DIAL_REFUSAL_REASON_INVALID_NUMBER, "the customer has no phone",
-                              v1::CAMPAIGN_ENTRY_STATE_INVALID_NUMBER};
-          }
-        }
-      }
-      if (!refusal && !txn.exec_params("SELECT 1 FROM campaign_do_not_call WHERE campaign_id = "
-                                       "$1::uuid AND phone = $2",
-                                       std::string(campaign_id), number)
-                           .empty()) {
-        refusal = Refusal{v1::DIAL_REFUSAL_REASON_CAMPAIGN_DO_NOT_CALL,
-                          "the number is on the campaign's do-not-call list",
-                          v1::CAMPAIGN_ENTRY_STATE_DO_NOT_CALL};
-      }
-      absl::TimeZone zone;
-      if (zone_name.empty()) zone_name = ZoneOfNumber(number);
-      if (zone_name.empty()) zone_name = campaign.customer_calling_window().time_zone();
-      if (zone_name.empty()) zone_name = options_.default_time_zone;
-      if (!absl::LoadTimeZone(zone_name, &zone)) zone = absl::UTCTimeZone();
-      if (!refusal) {
-        const common::v1::WeeklySchedule window = campaign.has_customer_calling_window()
-                                                      ? campaign.customer_calling_window()
-                                                      : common::DefaultCallingWindow();
-        const common::WindowState state = common::EvaluateCallingWindow(window, zone, now);
-        if (!state.open) {
-          refusal = Refusal{v1::DIAL_REFUSAL_REASON_OUTSIDE_CALLING_WINDOW,
-                            absl::StrCat("customer local time ",
-                                         absl::FormatTime("%H:%M", now, zone), " ", zone_name),
-                            v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED,
-                            state.next_open.value_or(now + absl::Hours(24))};
-        }
-      }
-      if (!refusal) {
-        const absl::Time day_start = absl::FromCivil(absl::ToCivilDay(now, zone), zone);
-        pqxx::row usage = txn.exec_params1(
-            "SELECT count(*) FILTER (WHERE create_time >= to_timestamp($2::bigint / 1e6)), "
-            "coalesce(" MICROS("max(create_time)") ", 0) FROM dials WHERE phone = $1 AND state "
-            "<> 'cancelled' AND outcome <> 8",
-            number, Micros(day_start));
-        const absl::Time last = absl::FromUnixMicros(usage[1].as<int64_t>());
-        if (usage[0].as<int>() >= max_per_day) {
-          refusal = Refusal{v1::DIAL_REFUSAL_REASON_MAX_ATTEMPTS_PER_NUMBER_PER_DAY,
-                            absl::StrCat(usage[0].as<int>(), " dials of ", number, " today"),
-                            v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED,
-                            absl::FromCivil(absl::ToCivilDay(now, zone) + 1, zone)};
-        } else if (usage[1].as<int64_t>() > 0 && last + min_interval > now) {
-          refusal = Refusal{
-              v1::DIAL_REFUSAL_REASON_MIN_INTERVAL,
-              absl::StrCat(number, " was dialled at ", absl::FormatTime("%H:%M:%S", last, zone)),
-              v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED, last + min_interval};
-        }
-      }
-      if (refusal) {
-        common::LogInfo("dial refused", {{"entry", EntryName(campaign_id, entry_id)},
-                                         {"reason", v1::DialRefusalReason_Name(refusal->reason)},
-                                         {"detail", refusal->detail}});
-        v1::DialRefusal* recorded = body.add_refusals();
-        *recorded->mutable_refuse_time() = common::TimestampFromTime(now);
-        recorded->set_reason(refusal->reason);
-        recorded->set_detail(refusal->detail);
-        recorded->mutable_phone_number()->set_e164(number);
-        if (body.refusals_size() > kMaxRefusalsKept) {
-          body.mutable_refusals()->DeleteSubrange(0, body.refusals_size() - kMaxRefusalsKept);
-        }
-        const bool final = refusal->final_state != v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED;
-        if (final) body.set_state_reason(refusal->detail);
-        txn.exec_params(
-            "UPDATE campaign_entries SET state = $2, next_attempt_time = "
-            "to_timestamp($3::bigint / 1e6), body = $4, update_time = now(), etag = etag + 1 "
-            "WHERE id = $1::uuid",
-            entry_id,
-            final ? static_cast<int>(refusal->final_state)
-                  : static_cast<int>(v1::CAMPAIGN_ENTRY_STATE_SCHEDULED),
-            Micros(final ? now : refusal->next), common::PgBytes(body.SerializeAsString()));
-        txn.exec_params(
-            "INSERT INTO campaign_refusals (campaign_id, entry_id, reason, refuse_time) VALUES "
-            "($1::uuid, $2::uuid, $3, now())",
-            std::string(campaign_id), entry_id, static_cast<int>(refusal->reason));
-        events::v1::Event event;
-        auto* refused = event.mutable_campaign_dial_refused();
-        refused->set_campaign(campaign.name());
-        refused->set_entry(EntryName(campaign_id, entry_id));
-        refused->set_customer(customer_id.empty() ? "" : absl::StrCat("customers/", customer_id));
-        refused->set_reason(refusal->reason);
-        CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
-        continue;
-      }
-      DialPlan plan;
-      plan.call_id = common::NewId();
-      plan.number = number;
-      plan.customer = customer_id.empty() ? "" : absl::StrCat("customers/", customer_id);
-      plan.pick = campaign.dial_mode() != v1::DIAL_MODE_PREDICTIVE;
+      CC_ASSIGN_OR_RETURN(EntryCheck check, CheckEntry(txn, campaign, campaign_id, entry_id,
+                                                       customer_id, number, attempts, body, now));
+      if (check.refused) continue;
+      number = check.number;
+      const bool customer_vip = check.vip;
+      DialPlan plan =
+          PlanFor(campaign, campaign_id, entry_id, customer_id, number, body, customer_vip, now);
       plan.candidates = operator_candidates;
-      plan.queue_id = queue_id;
-      plan.campaign_id = std::string(campaign_id);
-      plan.entry_id = entry_id;
-      plan.priority = campaign.has_call_priority() ? campaign.call_priority() : 9;
-      if (customer_vip) plan.priority = 9;
-      google::protobuf::Value codes;
-      for (const v1::DispositionCode& code : campaign.dispositions()) {
-        if (!code.disabled())
-          codes.mutable_list_value()->add_values()->set_string_value(code.code());
-      }
-      plan.codes_json = ToJson(codes);
-      v1::DialRequest& dial = plan.request;
-      dial.set_call(CallName(plan.call_id));
-      dial.set_phone_number(number);
-      dial.set_caller_id(campaign.caller_id().e164());
-      *dial.mutable_ring_timeout() =
-          ProtoDuration(DurationOf(campaign.pacing().ring_timeout(), absl::Seconds(25)));
-      dial.set_detect_answering_machine(campaign.detect_answering_machine());
-      *dial.mutable_expire_time() = common::TimestampFromTime(now + options_.dial_expiry);
-      dial.set_campaign(campaign.name());
-      dial.set_entry(EntryName(campaign_id, entry_id));
-      *dial.mutable_attributes() = body.attributes();
       txn.exec_params(
           "INSERT INTO dials (call_id, site, campaign_id, entry_id, attempt_number, phone, state, "
           "request, create_time) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6, 'new', $7, "
           "now())",
           plan.call_id, router_->site(), std::string(campaign_id), entry_id, attempts + 1, number,
-          common::PgBytes(dial.SerializeAsString()));
+          common::PgBytes(plan.request.SerializeAsString()));
       txn.exec_params(
           "UPDATE campaign_entries SET state = 3, attempt_count = attempt_count + 1, "
           "update_time = now(), etag = etag + 1 WHERE id = $1::uuid",
@@ -2167,6 +2000,561 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
   return absl::OkStatus();
 }
 
+absl::StatusOr<CampaignsGrpcService::EntryCheck> CampaignsGrpcService::CheckEntry(
+    pqxx::work& txn, const v1::Campaign& campaign, absl::string_view campaign_id,
+    const std::string& entry_id, const std::string& customer_id, std::string number, int attempts,
+    v1::CampaignEntry body, absl::Time now) {
+  const v1::AttemptPolicy& policy = campaign.attempt_policy();
+  const int max_per_entry =
+      policy.max_attempts_per_entry() > 0 ? policy.max_attempts_per_entry() : 5;
+  const int max_per_day =
+      policy.max_attempts_per_number_per_day() > 0 ? policy.max_attempts_per_number_per_day() : 3;
+  const absl::Duration min_interval = DurationOf(policy.min_attempt_interval(), absl::Hours(1));
+  struct Refusal {
+    v1::DialRefusalReason reason;
+    std::string detail;
+    v1::CampaignEntryState final_state = v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED;
+    absl::Time next = absl::InfinitePast();
+  };
+  std::optional<Refusal> refusal;
+  std::string zone_name = body.time_zone();
+  if (attempts >= max_per_entry) {
+    refusal = Refusal{v1::DIAL_REFUSAL_REASON_MAX_ATTEMPTS_PER_ENTRY,
+                      absl::StrCat("all ", max_per_entry, " attempts made"),
+                      v1::CAMPAIGN_ENTRY_STATE_EXHAUSTED};
+  }
+  bool customer_vip = false;
+  if (!refusal) {
+    // Consent: the customers service knows the card and the number's owner alike.
+    absl::StatusOr<customers::v1::ContactPermission> permission = customers_->CheckOutboundCall(
+        customer_id.empty() ? "" : absl::StrCat("customers/", customer_id), number);
+    if (absl::IsNotFound(permission.status())) {
+      refusal =
+          Refusal{v1::DIAL_REFUSAL_REASON_CUSTOMER_GONE, std::string(permission.status().message()),
+                  v1::CAMPAIGN_ENTRY_STATE_CANCELLED};
+    } else if (!permission.ok()) {
+      refusal = Refusal{v1::DIAL_REFUSAL_REASON_CONSENT_UNKNOWN,
+                        std::string(permission.status().message()),
+                        v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED, now + absl::Minutes(1)};
+    } else {
+      if (number.empty()) number = permission->e164();
+      if (number.empty() && !customer_id.empty()) {
+        absl::StatusOr<std::string> phone =
+            customers_->FirstPhone(absl::StrCat("customers/", customer_id));
+        if (phone.ok()) number = *phone;
+      }
+      if (zone_name.empty()) zone_name = permission->time_zone();
+      customer_vip = permission->vip();
+      bool do_not_call = false;
+      bool window_only = false;
+      for (int denial : permission->denial_reasons()) {
+        if (denial != customers::v1::CONTACT_DENIAL_REASON_OUTSIDE_CALLING_WINDOW) {
+          do_not_call = true;
+        } else if (!permission->customer().empty()) {
+          // A card's own window applies besides the campaign's; a number without a card
+          // has only the campaign's.
+          window_only = true;
+        }
+      }
+      if (do_not_call) window_only = false;
+      if (do_not_call) {
+        refusal =
+            Refusal{v1::DIAL_REFUSAL_REASON_CUSTOMER_DO_NOT_CALL,
+                    "the customer asked not to be called", v1::CAMPAIGN_ENTRY_STATE_DO_NOT_CALL};
+      } else if (window_only) {
+        refusal = Refusal{
+            v1::DIAL_REFUSAL_REASON_OUTSIDE_CALLING_WINDOW,
+            absl::StrCat("outside the customer's calling window (", permission->time_zone(), ")"),
+            v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED,
+            permission->has_next_allowed_time()
+                ? common::TimeFromTimestamp(permission->next_allowed_time())
+                : now + absl::Hours(1)};
+      } else if (number.empty()) {
+        refusal = Refusal{v1::DIAL_REFUSAL_REASON_INVALID_NUMBER, "the customer has no phone",
+                          v1::CAMPAIGN_ENTRY_STATE_INVALID_NUMBER};
+      }
+    }
+  }
+  if (!refusal && !txn.exec_params("SELECT 1 FROM campaign_do_not_call WHERE campaign_id = "
+                                   "$1::uuid AND phone = $2",
+                                   std::string(campaign_id), number)
+                       .empty()) {
+    refusal = Refusal{v1::DIAL_REFUSAL_REASON_CAMPAIGN_DO_NOT_CALL,
+                      "the number is on the campaign's do-not-call list",
+                      v1::CAMPAIGN_ENTRY_STATE_DO_NOT_CALL};
+  }
+  absl::TimeZone zone;
+  if (zone_name.empty()) zone_name = ZoneOfNumber(number);
+  if (zone_name.empty()) zone_name = campaign.customer_calling_window().time_zone();
+  if (zone_name.empty()) zone_name = options_.default_time_zone;
+  if (!absl::LoadTimeZone(zone_name, &zone)) zone = absl::UTCTimeZone();
+  if (!refusal) {
+    const common::v1::WeeklySchedule window = campaign.has_customer_calling_window()
+                                                  ? campaign.customer_calling_window()
+                                                  : common::DefaultCallingWindow();
+    const common::WindowState state = common::EvaluateCallingWindow(window, zone, now);
+    if (!state.open) {
+      refusal = Refusal{v1::DIAL_REFUSAL_REASON_OUTSIDE_CALLING_WINDOW,
+                        absl::StrCat("customer local time ", absl::FormatTime("%H:%M", now, zone),
+                                     " ", zone_name),
+                        v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED,
+                        state.next_open.value_or(now + absl::Hours(24))};
+    }
+  }
+  if (!refusal) {
+    const absl::Time day_start = absl::FromCivil(absl::ToCivilDay(now, zone), zone);
+    pqxx::row usage = txn.exec_params1(
+        "SELECT count(*) FILTER (WHERE create_time >= to_timestamp($2::bigint / 1e6)), "
+        "coalesce(" MICROS("max(create_time)") ", 0) FROM dials WHERE phone = $1 AND state "
+        "<> 'cancelled' AND outcome <> 8",
+        number, Micros(day_start));
+    const absl::Time last = absl::FromUnixMicros(usage[1].as<int64_t>());
+    if (usage[0].as<int>() >= max_per_day) {
+      refusal = Refusal{v1::DIAL_REFUSAL_REASON_MAX_ATTEMPTS_PER_NUMBER_PER_DAY,
+                        absl::StrCat(usage[0].as<int>(), " dials of ", number, " today"),
+                        v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED,
+                        absl::FromCivil(absl::ToCivilDay(now, zone) + 1, zone)};
+    } else if (usage[1].as<int64_t>() > 0 && last + min_interval > now) {
+      refusal = Refusal{
+          v1::DIAL_REFUSAL_REASON_MIN_INTERVAL,
+          absl::StrCat(number, " was dialled at ", absl::FormatTime("%H:%M:%S", last, zone)),
+          v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED, last + min_interval};
+    }
+  }
+  if (refusal) {
+    common::LogInfo("dial refused", {{"entry", EntryName(campaign_id, entry_id)},
+                                     {"reason", v1::DialRefusalReason_Name(refusal->reason)},
+                                     {"detail", refusal->detail}});
+    v1::DialRefusal* recorded = body.add_refusals();
+    *recorded->mutable_refuse_time() = common::TimestampFromTime(now);
+    recorded->set_reason(refusal->reason);
+    recorded->set_detail(refusal->detail);
+    recorded->mutable_phone_number()->set_e164(number);
+    if (body.refusals_size() > kMaxRefusalsKept) {
+      body.mutable_refusals()->DeleteSubrange(0, body.refusals_size() - kMaxRefusalsKept);
+    }
+    const bool final = refusal->final_state != v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED;
+    if (final) body.set_state_reason(refusal->detail);
+    txn.exec_params(
+        "UPDATE campaign_entries SET state = $2, next_attempt_time = "
+        "to_timestamp($3::bigint / 1e6), body = $4, update_time = now(), etag = etag + 1 "
+        "WHERE id = $1::uuid",
+        entry_id,
+        final ? static_cast<int>(refusal->final_state)
+              : static_cast<int>(v1::CAMPAIGN_ENTRY_STATE_SCHEDULED),
+        Micros(final ? now : refusal->next), common::PgBytes(body.SerializeAsString()));
+    txn.exec_params(
+        "INSERT INTO campaign_refusals (campaign_id, entry_id, reason, refuse_time) VALUES "
+        "($1::uuid, $2::uuid, $3, now())",
+        std::string(campaign_id), entry_id, static_cast<int>(refusal->reason));
+    events::v1::Event event;
+    auto* refused = event.mutable_campaign_dial_refused();
+    refused->set_campaign(campaign.name());
+    refused->set_entry(EntryName(campaign_id, entry_id));
+    refused->set_customer(customer_id.empty() ? "" : absl::StrCat("customers/", customer_id));
+    refused->set_reason(refusal->reason);
+    CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
+    return EntryCheck{true, number, false};
+  }
+  return EntryCheck{false, number, customer_vip, v1::DIAL_REFUSAL_REASON_UNSPECIFIED, ""};
+}
+
+CampaignsGrpcService::DialPlan CampaignsGrpcService::PlanFor(
+    const v1::Campaign& campaign, absl::string_view campaign_id, absl::string_view entry_id,
+    const std::string& customer_id, const std::string& number, const v1::CampaignEntry& body,
+    bool vip, absl::Time now) {
+  DialPlan plan;
+  plan.call_id = common::NewId();
+  plan.number = number;
+  plan.customer = customer_id.empty() ? "" : absl::StrCat("customers/", customer_id);
+  plan.pick = campaign.dial_mode() == v1::DIAL_MODE_PROGRESSIVE;
+  plan.queue_id = IdOf(campaign.queue(), "queues");
+  plan.campaign_id = std::string(campaign_id);
+  plan.entry_id = std::string(entry_id);
+  plan.priority = campaign.has_call_priority() ? campaign.call_priority() : 9;
+  if (vip) plan.priority = 9;
+  google::protobuf::Value codes;
+  for (const v1::DispositionCode& code : campaign.dispositions()) {
+    if (!code.disabled()) codes.mutable_list_value()->add_values()->set_string_value(code.code());
+  }
+  plan.codes_json = ToJson(codes);
+  v1::DialRequest& dial = plan.request;
+  dial.set_call(CallName(plan.call_id));
+  dial.set_phone_number(number);
+  dial.set_caller_id(campaign.caller_id().e164());
+  *dial.mutable_ring_timeout() =
+      ProtoDuration(DurationOf(campaign.pacing().ring_timeout(), absl::Seconds(25)));
+  dial.set_detect_answering_machine(campaign.detect_answering_machine());
+  *dial.mutable_expire_time() = common::TimestampFromTime(now + options_.dial_expiry);
+  dial.set_campaign(campaign.name());
+  dial.set_entry(EntryName(campaign_id, entry_id));
+  *dial.mutable_attributes() = body.attributes();
+  return plan;
+}
+
+bool CampaignsGrpcService::WorksCampaign(pqxx::transaction_base& txn, const v1::Campaign& campaign,
+                                         absl::string_view operator_id) {
+  if (!campaign.operators().empty()) {
+    const std::string name = OperatorName(operator_id);
+    return std::find(campaign.operators().begin(), campaign.operators().end(), name) !=
+           campaign.operators().end();
+  }
+  return !txn.exec_params(
+                 "SELECT 1 FROM queue_memberships WHERE queue_id = $1::uuid AND "
+                 "operator_id = $2::uuid",
+                 IdOf(campaign.queue(), "queues"), std::string(operator_id))
+              .empty();
+}
+
+absl::Status CampaignsGrpcService::HoldOperator(absl::string_view operator_id, bool hold) {
+  ScriptArgs args;
+  args.Set("op", operator_id).Set("action", hold ? "hold" : "release");
+  args.Set("changed_by", "services/calls");
+  return router_->Run(Script::kPreview, args).status();
+}
+
+grpc::Status CampaignsGrpcService::GetNextPreviewEntry(
+    grpc::ServerContext*, const v1::GetNextPreviewEntryRequest* request,
+    v1::GetNextPreviewEntryResponse* response) {
+  common::ScopedRequestId scope(request->request_id());
+  auto result = [&]() -> absl::StatusOr<v1::GetNextPreviewEntryResponse> {
+    CC_ASSIGN_OR_RETURN(std::string op, RequiredId(request->operator_(), "operators", "operator"));
+    std::string only;
+    if (!request->campaign().empty()) {
+      CC_ASSIGN_OR_RETURN(only, RequiredId(request->campaign(), kCampaigns, "campaign"));
+    }
+    CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
+    const absl::Time now = Now();
+    // Which campaigns, checked before the operator is taken out of routing.
+    absl::flat_hash_map<std::string, v1::Campaign> campaigns;
+    std::optional<v1::GetNextPreviewEntryResponse> replay;
+    CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+      campaigns.clear();
+      CC_ASSIGN_OR_RETURN(
+          auto earlier, Earlier<v1::GetNextPreviewEntryResponse>(txn, "GetNextPreviewEntry",
+                                                                 request->request_id(), *request));
+      if (earlier) {
+        replay = *earlier;
+        return absl::OkStatus();
+      }
+      if (txn.exec_params("SELECT 1 FROM operators WHERE id = $1::uuid", op).empty()) {
+        return absl::NotFoundError(absl::StrCat("operator ", request->operator_()));
+      }
+      pqxx::result held = txn.exec_params(
+          "SELECT id::text, campaign_id::text FROM campaign_entries WHERE held_by = $1 AND "
+          "state = 3 LIMIT 1",
+          op);
+      if (!held.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("PREVIEW_HELD: ", request->operator_(), " holds ",
+                         EntryName(held[0][1].as<std::string>(), held[0][0].as<std::string>())));
+      }
+      if (!only.empty()) {
+        CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaignTx(txn, only, false));
+        if (campaign.state() != v1::CAMPAIGN_STATE_RUNNING) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("CAMPAIGN_NOT_RUNNING: ", campaign.name(), " is ",
+                           v1::CampaignState_Name(campaign.state())));
+        }
+        if (campaign.dial_mode() != v1::DIAL_MODE_PREVIEW) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("NOT_PREVIEW: ", campaign.name(), " dials ",
+                           v1::DialMode_Name(campaign.dial_mode())));
+        }
+        if (!WorksCampaign(txn, campaign, op)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("NOT_A_CAMPAIGN_OPERATOR: ", request->operator_(), " does not work ",
+                           campaign.name()));
+        }
+        campaigns[only] = campaign;
+        return absl::OkStatus();
+      }
+      for (const pqxx::row& row : txn.exec_params(
+               absl::StrCat("SELECT ", kCampaignColumns,
+                            " FROM campaigns WHERE site = $1 AND state = 2 AND dial_mode = 1"),
+               router_->site())) {
+        v1::Campaign campaign = CampaignFromRow(row);
+        if (WorksCampaign(txn, campaign, op)) campaigns[row[0].as<std::string>()] = campaign;
+      }
+      return absl::OkStatus();
+    }));
+    if (replay) return *replay;
+    // Campaigns whose own schedule is closed now offer nothing.
+    for (auto it = campaigns.begin(); it != campaigns.end();) {
+      const v1::Campaign& campaign = it->second;
+      absl::TimeZone zone;
+      const std::string zone_name = campaign.schedule().time_zone().empty()
+                                        ? options_.default_time_zone
+                                        : campaign.schedule().time_zone();
+      const bool open = !campaign.has_schedule() ||
+                        (absl::LoadTimeZone(zone_name, &zone) &&
+                         common::EvaluateCallingWindow(campaign.schedule(), zone, now).open);
+      if (open) {
+        ++it;
+      } else {
+        campaigns.erase(it++);
+      }
+    }
+    v1::GetNextPreviewEntryResponse answer;
+    *answer.mutable_retry_after() = ProtoDuration(absl::Seconds(30));
+    if (campaigns.empty()) return answer;
+    CC_RETURN_IF_ERROR(HoldOperator(op, true));
+    std::vector<std::string> ids;
+    for (const auto& [id, campaign] : campaigns) ids.push_back(id);
+    absl::StatusOr<v1::GetNextPreviewEntryResponse> chosen =
+        pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::GetNextPreviewEntryResponse> {
+          v1::GetNextPreviewEntryResponse found = answer;
+          for (int tries = 0; tries < 20; ++tries) {
+            pqxx::result rows = txn.exec_params(
+                "SELECT id::text, campaign_id::text, customer_id, phone, attempt_count, body "
+                "FROM campaign_entries WHERE campaign_id = ANY($1::uuid[]) AND state IN (1, 2) "
+                "AND next_attempt_time <= now() ORDER BY priority DESC, seq LIMIT 1 FOR UPDATE "
+                "SKIP LOCKED",
+                common::PgTextArray(ids));
+            if (rows.empty()) break;
+            const std::string entry_id = rows[0][0].as<std::string>();
+            const std::string campaign_id = rows[0][1].as<std::string>();
+            const v1::Campaign& campaign = campaigns[campaign_id];
+            CC_ASSIGN_OR_RETURN(
+                EntryCheck check,
+                CheckEntry(txn, campaign, campaign_id, entry_id, rows[0][2].as<std::string>(),
+                           rows[0][3].as<std::string>(), rows[0][4].as<int>(),
+                           Parse<v1::CampaignEntry>(rows[0][5]), now));
+            if (check.refused) continue;
+            const absl::Time until =
+                now + DurationOf(campaign.pacing().preview_timeout(), absl::Minutes(2));
+            txn.exec_params(
+                "UPDATE campaign_entries SET state = 3, held_by = $2, hold_until = "
+                "to_timestamp($3::bigint / 1e6), update_time = now(), etag = etag + 1 WHERE id "
+                "= $1::uuid",
+                entry_id, op, Micros(until));
+            CC_ASSIGN_OR_RETURN(*found.mutable_entry(),
+                                LoadEntryTx(txn, campaign_id, entry_id, true));
+            found.mutable_entry()->set_assigned_operator(OperatorName(op));
+            found.set_campaign(CampaignName(campaign_id));
+            *found.mutable_expire_time() = common::TimestampFromTime(until);
+            found.clear_retry_after();
+            break;
+          }
+          CC_RETURN_IF_ERROR(common::SaveRequestResponse(txn, "GetNextPreviewEntry",
+                                                         request->request_id(), *request, found));
+          return found;
+        });
+    if (!chosen.ok() || !chosen->has_entry()) {
+      if (absl::Status released = HoldOperator(op, false); !released.ok()) {
+        common::LogWarning("releasing a previewing operator", {{"error", released}});
+      }
+    }
+    if (outbox_ != nullptr) outbox_->Notify();
+    return chosen;
+  }();
+  return Reply(std::move(result), response, "GetNextPreviewEntry");
+}
+
+absl::StatusOr<v1::Call> CampaignsGrpcService::DialHeldEntry(absl::string_view campaign_id,
+                                                             absl::string_view entry_id,
+                                                             absl::string_view operator_id,
+                                                             absl::string_view number_override) {
+  const absl::Time now = Now();
+  std::optional<DialPlan> plan;
+  std::optional<EntryCheck> refused;
+  CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+    plan.reset();
+    refused.reset();
+    pqxx::result rows = txn.exec_params(
+        "SELECT customer_id, phone, attempt_count, body, held_by, state FROM campaign_entries "
+        "WHERE id = $1::uuid AND campaign_id = $2::uuid FOR UPDATE",
+        std::string(entry_id), std::string(campaign_id));
+    if (rows.empty()) {
+      return absl::NotFoundError(absl::StrCat("entry ", EntryName(campaign_id, entry_id)));
+    }
+    if (rows[0][5].as<int>() != v1::CAMPAIGN_ENTRY_STATE_IN_PROGRESS ||
+        rows[0][4].as<std::string>() != operator_id) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("NOT_HELD_BY_OPERATOR: ", EntryName(campaign_id, entry_id),
+                       " is not held for ", OperatorName(operator_id)));
+    }
+    CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaignTx(txn, campaign_id, false));
+    if (campaign.state() != v1::CAMPAIGN_STATE_RUNNING) {
+      return absl::FailedPreconditionError(absl::StrCat("CAMPAIGN_NOT_RUNNING: ", campaign.name(),
+                                                        " is ",
+                                                        v1::CampaignState_Name(campaign.state())));
+    }
+    const std::string customer_id = rows[0][0].as<std::string>();
+    const int attempts = rows[0][2].as<int>();
+    const v1::CampaignEntry body = Parse<v1::CampaignEntry>(rows[0][3]);
+    const std::string number =
+        number_override.empty() ? rows[0][1].as<std::string>() : std::string(number_override);
+    CC_ASSIGN_OR_RETURN(EntryCheck check,
+                        CheckEntry(txn, campaign, campaign_id, std::string(entry_id), customer_id,
+                                   number, attempts, body, now));
+    txn.exec_params(
+        "UPDATE campaign_entries SET held_by = '', hold_until = NULL WHERE id = "
+        "$1::uuid",
+        std::string(entry_id));
+    if (check.refused) {
+      refused = check;
+      return absl::OkStatus();
+    }
+    DialPlan made =
+        PlanFor(campaign, campaign_id, entry_id, customer_id, check.number, body, check.vip, now);
+    made.op = std::string(operator_id);
+    made.pick = false;
+    txn.exec_params(
+        "INSERT INTO dials (call_id, site, campaign_id, entry_id, attempt_number, phone, state, "
+        "request, create_time) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6, 'new', $7, "
+        "now())",
+        made.call_id, router_->site(), std::string(campaign_id), std::string(entry_id),
+        attempts + 1, check.number, common::PgBytes(made.request.SerializeAsString()));
+    txn.exec_params(
+        "UPDATE campaign_entries SET attempt_count = attempt_count + 1, update_time = now(), "
+        "etag = etag + 1 WHERE id = $1::uuid",
+        std::string(entry_id));
+    plan = std::move(made);
+    return absl::OkStatus();
+  }));
+  if (refused) {
+    CC_RETURN_IF_ERROR(HoldOperator(operator_id, false));
+    return absl::FailedPreconditionError(
+        absl::StrCat(v1::DialRefusalReason_Name(refused->reason), ": ", refused->detail));
+  }
+  absl::StatusOr<bool> live = MakeLive(*plan);
+  if (!live.ok() || !*live) {
+    CC_RETURN_IF_ERROR(UndoClaim(plan->call_id, "the operator could not be reserved"));
+    (void)HoldOperator(operator_id, false);
+    if (!live.ok()) return live.status();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "OPERATOR_NOT_AVAILABLE: ", OperatorName(operator_id), " cannot take the call"));
+  }
+  CC_ASSIGN_OR_RETURN(google::protobuf::Struct snapshot, router_->Read("call", plan->call_id));
+  return CallFromSnapshot(plan->call_id, snapshot);
+}
+
+grpc::Status CampaignsGrpcService::DialPreviewEntry(grpc::ServerContext*,
+                                                    const v1::DialPreviewEntryRequest* request,
+                                                    v1::Call* response) {
+  common::ScopedRequestId scope(request->request_id());
+  auto result = [&]() -> absl::StatusOr<v1::Call> {
+    CC_ASSIGN_OR_RETURN(EntryKey key, ParseEntryName(request->entry(), "entry"));
+    CC_ASSIGN_OR_RETURN(std::string op, RequiredId(request->operator_(), "operators", "operator"));
+    std::string number;
+    if (!request->phone_number().raw().empty() || !request->phone_number().e164().empty()) {
+      CC_ASSIGN_OR_RETURN(number, NormalizedNumber(request->phone_number(), options_.default_region,
+                                                   "phone_number"));
+    }
+    CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
+    CC_ASSIGN_OR_RETURN(
+        auto earlier,
+        pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<std::optional<v1::Call>> {
+          return Earlier<v1::Call>(txn, "DialPreviewEntry", request->request_id(), *request);
+        }));
+    if (earlier) return *earlier;
+    CC_ASSIGN_OR_RETURN(v1::Call call, DialHeldEntry(key.campaign_id, key.entry_id, op, number));
+    CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+      return common::SaveRequestResponse(txn, "DialPreviewEntry", request->request_id(), *request,
+                                         call);
+    }));
+    return call;
+  }();
+  return Reply(std::move(result), response, "DialPreviewEntry");
+}
+
+grpc::Status CampaignsGrpcService::SkipPreviewEntry(grpc::ServerContext*,
+                                                    const v1::SkipPreviewEntryRequest* request,
+                                                    v1::CampaignEntry* response) {
+  common::ScopedRequestId scope(request->request_id());
+  auto result = [&]() -> absl::StatusOr<v1::CampaignEntry> {
+    CC_ASSIGN_OR_RETURN(EntryKey key, ParseEntryName(request->entry(), "entry"));
+    CC_ASSIGN_OR_RETURN(std::string op, RequiredId(request->operator_(), "operators", "operator"));
+    if (request->reason().size() > 500) return InvalidArgumentError("reason", "at most 500 bytes");
+    const absl::Duration delay = DurationOf(request->retry_delay(), absl::Hours(1));
+    if (delay < absl::ZeroDuration() || delay > absl::Hours(24 * 90)) {
+      return InvalidArgumentError("retry_delay", "must be 0 .. 90 days");
+    }
+    CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
+    CC_ASSIGN_OR_RETURN(
+        v1::CampaignEntry entry,
+        pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::CampaignEntry> {
+          CC_ASSIGN_OR_RETURN(
+              auto earlier,
+              Earlier<v1::CampaignEntry>(txn, "SkipPreviewEntry", request->request_id(), *request));
+          if (earlier) return *earlier;
+          pqxx::result rows = txn.exec_params(
+              "SELECT held_by, state, attempt_count, body FROM campaign_entries WHERE id = "
+              "$1::uuid AND campaign_id = $2::uuid FOR UPDATE",
+              key.entry_id, key.campaign_id);
+          if (rows.empty()) return absl::NotFoundError(absl::StrCat("entry ", request->entry()));
+          if (rows[0][1].as<int>() != v1::CAMPAIGN_ENTRY_STATE_IN_PROGRESS ||
+              rows[0][0].as<std::string>() != op) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("NOT_HELD_BY_OPERATOR: ", request->entry(), " is not held for ",
+                             request->operator_()));
+          }
+          v1::CampaignEntry body = Parse<v1::CampaignEntry>(rows[0][3]);
+          int state = rows[0][2].as<int>() == 0 ? v1::CAMPAIGN_ENTRY_STATE_PENDING
+                                                : v1::CAMPAIGN_ENTRY_STATE_SCHEDULED;
+          if (request->cancel_entry()) {
+            state = v1::CAMPAIGN_ENTRY_STATE_CANCELLED;
+            body.set_state_reason(request->reason().empty()
+                                      ? absl::StrCat("skipped for good by ", request->operator_())
+                                      : request->reason());
+          }
+          txn.exec_params(
+              "UPDATE campaign_entries SET state = $2, held_by = '', hold_until = NULL, "
+              "next_attempt_time = to_timestamp($3::bigint / 1e6), body = $4, update_time = "
+              "now(), etag = etag + 1 WHERE id = $1::uuid",
+              key.entry_id, state, Micros(Now() + delay),
+              common::PgBytes(body.SerializeAsString()));
+          CC_ASSIGN_OR_RETURN(v1::CampaignEntry skipped,
+                              LoadEntryTx(txn, key.campaign_id, key.entry_id, true));
+          CC_RETURN_IF_ERROR(common::SaveRequestResponse(txn, "SkipPreviewEntry",
+                                                         request->request_id(), *request, skipped));
+          return skipped;
+        }));
+    CC_RETURN_IF_ERROR(HoldOperator(op, false));
+    return entry;
+  }();
+  return Reply(std::move(result), response, "SkipPreviewEntry");
+}
+
+absl::Status CampaignsGrpcService::ExpirePreviewHolds() {
+  CC_ASSIGN_OR_RETURN(pqxx::result rows, pg_->Query([&](pqxx::nontransaction& query)
+                                                        -> absl::StatusOr<pqxx::result> {
+    return query.exec_params(
+        "SELECT e.id::text, e.campaign_id::text, e.held_by, c.body FROM campaign_entries e JOIN "
+        "campaigns c ON c.id = e.campaign_id WHERE c.site = $1 AND e.state = 3 AND e.held_by "
+        "<> '' AND e.hold_until < now() LIMIT 50",
+        router_->site());
+  }));
+  for (const pqxx::row& row : rows) {
+    const std::string entry_id = row[0].as<std::string>();
+    const std::string campaign_id = row[1].as<std::string>();
+    const std::string op = row[2].as<std::string>();
+    const v1::Campaign campaign = Parse<v1::Campaign>(row[3]);
+    if (campaign.pacing().preview_auto_dial()) {
+      absl::StatusOr<v1::Call> dialled = DialHeldEntry(campaign_id, entry_id, op, "");
+      if (dialled.ok() || absl::IsFailedPrecondition(dialled.status())) continue;
+      return dialled.status();
+    }
+    bool released = false;
+    CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+      pqxx::result updated = txn.exec_params(
+          "UPDATE campaign_entries SET state = CASE WHEN attempt_count = 0 THEN 1 ELSE 2 END, "
+          "held_by = '', hold_until = NULL, update_time = now(), etag = etag + 1 WHERE id = "
+          "$1::uuid AND state = 3 AND held_by = $2 AND hold_until < now() RETURNING 1",
+          entry_id, op);
+      released = !updated.empty();
+      return absl::OkStatus();
+    }));
+    if (released) {
+      common::LogInfo("preview hold expired", {{"entry", EntryName(campaign_id, entry_id)},
+                                               {"operator", OperatorName(op)}});
+      CC_RETURN_IF_ERROR(HoldOperator(op, false));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> CampaignsGrpcService::MakeLive(const DialPlan& plan) {
   ScriptArgs args;
   google::protobuf::Struct attributes;
@@ -2174,7 +2562,7 @@ absl::StatusOr<bool> CampaignsGrpcService::MakeLive(const DialPlan& plan) {
     (*attributes.mutable_fields())[key].set_string_value(value);
   }
   args.Set("call_id", plan.call_id)
-      .Set("op", "")
+      .Set("op", plan.op)
       .Set("pick", plan.pick)
       .Set("queue", plan.queue_id)
       .Set("customer", plan.customer)

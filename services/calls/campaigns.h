@@ -98,6 +98,12 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
                                       google::protobuf::Empty*) override;
   grpc::Status ListDoNotCallNumbers(grpc::ServerContext*, const v1::ListDoNotCallNumbersRequest*,
                                     v1::ListDoNotCallNumbersResponse*) override;
+  grpc::Status GetNextPreviewEntry(grpc::ServerContext*, const v1::GetNextPreviewEntryRequest*,
+                                   v1::GetNextPreviewEntryResponse*) override;
+  grpc::Status DialPreviewEntry(grpc::ServerContext*, const v1::DialPreviewEntryRequest*,
+                                v1::Call*) override;
+  grpc::Status SkipPreviewEntry(grpc::ServerContext*, const v1::SkipPreviewEntryRequest*,
+                                v1::CampaignEntry*) override;
   grpc::Status StreamDialRequests(grpc::ServerContext*, const v1::StreamDialRequestsRequest*,
                                   grpc::ServerWriter<v1::DialInstruction>*) override;
   grpc::Status ReportDialOutcome(grpc::ServerContext*, const v1::ReportDialOutcomeRequest*,
@@ -115,6 +121,19 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
 
  private:
   struct DialPlan;
+  struct EntryCheck {
+    bool refused = false;  // recorded on the entry, which is rescheduled or final
+    std::string number;    // the number to dial
+    bool vip = false;
+    v1::DialRefusalReason reason = v1::DIAL_REFUSAL_REASON_UNSPECIFIED;
+    std::string detail;
+  };
+  // Every rule of a dial, checked for one entry (row locked by the caller); a refusal is
+  // recorded in `txn` with its reason, on the entry and as an event.
+  absl::StatusOr<EntryCheck> CheckEntry(pqxx::work& txn, const v1::Campaign& campaign,
+                                        absl::string_view campaign_id, const std::string& entry_id,
+                                        const std::string& customer_id, std::string number,
+                                        int attempts, v1::CampaignEntry body, absl::Time now);
   absl::StatusOr<v1::Campaign> LoadCampaign(absl::string_view id);
   absl::StatusOr<v1::Campaign> ChangeState(absl::string_view method, absl::string_view name,
                                            absl::string_view etag, absl::string_view request_id,
@@ -127,6 +146,20 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
   absl::Status DialCallbacks();
   absl::Status ResolveAnsweredCalls();
   absl::Status UndoStaleClaims();
+  // Preview holds past their timeout: dialled (preview_auto_dial) or given back.
+  absl::Status ExpirePreviewHolds();
+  // Keeps the operator out of inbound routing while they preview (hold) or lets them go.
+  absl::Status HoldOperator(absl::string_view operator_id, bool hold);
+  // Dials an entry held for an operator in preview; `number` overrides the entry's.
+  absl::StatusOr<v1::Call> DialHeldEntry(absl::string_view campaign_id, absl::string_view entry_id,
+                                         absl::string_view operator_id, absl::string_view number);
+  // The dial plan of one entry (common to every mode).
+  DialPlan PlanFor(const v1::Campaign& campaign, absl::string_view campaign_id,
+                   absl::string_view entry_id, const std::string& customer_id,
+                   const std::string& number, const v1::CampaignEntry& body, bool vip,
+                   absl::Time now);
+  bool WorksCampaign(pqxx::transaction_base& txn, const v1::Campaign& campaign,
+                     absl::string_view operator_id);
   // Creates the live call of a claimed dial; false when no operator was free for it (the claim
   // is then undone).
   absl::StatusOr<bool> MakeLive(const DialPlan& plan);

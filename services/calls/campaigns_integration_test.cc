@@ -971,6 +971,137 @@ TEST_F(CampaignsTest, AManualOutboundCallGoesToTheDialStream) {
   EXPECT_EQ(state->state(), v1::OPERATOR_STATE_AVAILABLE);
 }
 
+TEST_F(CampaignsTest, PreviewHoldsAnEntryForTheOperatorWhoDialsOrSkipsIt) {
+  Team team = NewTeam(1);
+  const v1::Operator& op = team.operators[0];
+  ScriptedAdapter adapter(cluster_, absl::StrCat("pbx-preview-", *site_), absl::Milliseconds(50));
+  v1::Campaign spec = CampaignFor(team, v1::DIAL_MODE_PREVIEW);
+  spec.mutable_pacing()->mutable_preview_timeout()->set_seconds(2);
+  auto campaign = Create(spec);
+  ASSERT_TRUE(campaign.ok()) << campaign.status();
+  const std::string first = NewNumber();
+  const std::string second = NewNumber();
+  adapter.Script(second, {v1::DIAL_OUTCOME_ANSWERED_HUMAN});
+  auto first_entry = AddEntry(*campaign, first);
+  auto second_entry = AddEntry(*campaign, second);
+  ASSERT_TRUE(first_entry.ok() && second_entry.ok());
+
+  v1::GetNextPreviewEntryRequest next;
+  next.set_operator_(op.name());
+  next.set_campaign(campaign->name());
+  next.set_request_id(common::NewId());
+  auto not_running = Rpc(campaigns(0), &CampaignsStub::GetNextPreviewEntry, next);
+  EXPECT_TRUE(absl::IsFailedPrecondition(not_running.status()));
+  EXPECT_TRUE(
+      absl::StrContains(absl::string_view(not_running.status().message()), "CAMPAIGN_NOT_RUNNING"));
+  ASSERT_TRUE(Start(*campaign).ok());
+  next.set_request_id(common::NewId());
+  auto held = Rpc(campaigns(0), &CampaignsStub::GetNextPreviewEntry, next);
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(held->has_entry());
+  EXPECT_EQ(held->entry().name(), first_entry->name());
+  EXPECT_EQ(held->entry().display_attributes(0).key(), "amount_due");
+  // A repeat answers the same; a second ask while holding is refused.
+  auto repeat = Rpc(campaigns(1), &CampaignsStub::GetNextPreviewEntry, next);
+  ASSERT_TRUE(repeat.ok());
+  EXPECT_EQ(repeat->entry().name(), first_entry->name());
+  next.set_request_id(common::NewId());
+  auto twice = Rpc(campaigns(1), &CampaignsStub::GetNextPreviewEntry, next);
+  EXPECT_TRUE(absl::StrContains(absl::string_view(twice.status().message()), "PREVIEW_HELD"))
+      << twice.status();
+  // Meanwhile no inbound call is offered to the operator.
+  v1::GetOperatorPresenceRequest presence;
+  presence.set_operator_(op.name());
+  auto previewing = Rpc(calls(0), &CallsStub::GetOperatorPresence, presence);
+  ASSERT_TRUE(previewing.ok());
+  EXPECT_EQ(previewing->state(), v1::OPERATOR_STATE_NOT_READY);
+  EXPECT_EQ(previewing->reason_code(), "campaign_preview");
+
+  // Skipped for now: back to the list for later; the operator is AVAILABLE again.
+  v1::SkipPreviewEntryRequest skip;
+  skip.set_entry(first_entry->name());
+  skip.set_operator_(op.name());
+  skip.set_reason("customer's file is incomplete");
+  skip.set_request_id(common::NewId());
+  auto skipped = Rpc(campaigns(1), &CampaignsStub::SkipPreviewEntry, skip);
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_EQ(skipped->state(), v1::CAMPAIGN_ENTRY_STATE_PENDING);
+  EXPECT_EQ(skipped->attempt_count(), 0);
+  EXPECT_GT(common::TimeFromTimestamp(skipped->next_attempt_time()),
+            absl::Now() + absl::Minutes(50));
+  auto available = Rpc(calls(0), &CallsStub::GetOperatorPresence, presence);
+  ASSERT_TRUE(available.ok());
+  EXPECT_EQ(available->state(), v1::OPERATOR_STATE_AVAILABLE);
+
+  // The next is the second entry; it is dialled for the operator and answered.
+  next.set_request_id(common::NewId());
+  auto second_held = Rpc(campaigns(0), &CampaignsStub::GetNextPreviewEntry, next);
+  ASSERT_TRUE(second_held.ok()) << second_held.status();
+  ASSERT_EQ(second_held->entry().name(), second_entry->name());
+  v1::DialPreviewEntryRequest dial;
+  dial.set_entry(second_entry->name());
+  dial.set_operator_(team.operators[0].name());
+  dial.set_request_id(common::NewId());
+  auto wrong = dial;
+  wrong.set_operator_(absl::StrCat("operators/", common::NewId()));
+  EXPECT_TRUE(absl::StrContains(
+      absl::string_view(
+          Rpc(campaigns(0), &CampaignsStub::DialPreviewEntry, wrong).status().message()),
+      "NOT_HELD_BY_OPERATOR"));
+  auto call = Rpc(campaigns(1), &CampaignsStub::DialPreviewEntry, dial);
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_EQ(call->operator_(), op.name());
+  ASSERT_TRUE(adapter.WaitForDials(second, 1, absl::Seconds(10)));
+  EXPECT_EQ(adapter.DialsOf(second)[0].request.operator_(), op.name());
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(FinishCall(call->name(), "promised_to_pay").ok());
+  WaitForEntry(second_entry->name(), [](const auto& e) {
+    return e.state() == v1::CAMPAIGN_ENTRY_STATE_COMPLETED && e.attempt_count() == 1;
+  });
+
+  // A hold that times out gives the entry back and frees the operator.
+  ASSERT_TRUE(AddEntry(*campaign, NewNumber()).ok());
+  next.set_request_id(common::NewId());
+  auto third = Rpc(campaigns(0), &CampaignsStub::GetNextPreviewEntry, next);
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_TRUE(third->has_entry());
+  auto held_third = GetEntry(third->entry().name());
+  ASSERT_TRUE(held_third.ok());
+  EXPECT_EQ(held_third->assigned_operator(), op.name());
+  EXPECT_EQ(held_third->state(), v1::CAMPAIGN_ENTRY_STATE_IN_PROGRESS);
+  WaitForEntry(third->entry().name(), [](const auto& e) {
+    return e.state() == v1::CAMPAIGN_ENTRY_STATE_PENDING && e.assigned_operator().empty();
+  });
+  absl::StatusOr<v1::OperatorPresence> freed;
+  for (int i = 0; i < 30; ++i) {
+    freed = Rpc(calls(1), &CallsStub::GetOperatorPresence, presence);
+    if (freed.ok() && freed->state() == v1::OPERATOR_STATE_AVAILABLE) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(freed.ok());
+  EXPECT_EQ(freed->state(), v1::OPERATOR_STATE_AVAILABLE);
+  EXPECT_TRUE(adapter.DialsOf(first).empty());
+
+  // Not a preview campaign; not a campaign operator.
+  auto progressive = Create(CampaignFor(team, v1::DIAL_MODE_PROGRESSIVE));
+  ASSERT_TRUE(progressive.ok());
+  next.set_campaign(progressive->name());
+  next.set_request_id(common::NewId());
+  EXPECT_TRUE(absl::StrContains(
+      absl::string_view(
+          Rpc(campaigns(0), &CampaignsStub::GetNextPreviewEntry, next).status().message()),
+      "CAMPAIGN_NOT_RUNNING"));
+  auto outsider = scenario_->CreateOperator("Outsider");
+  ASSERT_TRUE(outsider.ok());
+  next.set_campaign(campaign->name());
+  next.set_operator_(outsider->name());
+  next.set_request_id(common::NewId());
+  EXPECT_TRUE(absl::StrContains(
+      absl::string_view(
+          Rpc(campaigns(0), &CampaignsStub::GetNextPreviewEntry, next).status().message()),
+      "NOT_A_CAMPAIGN_OPERATOR"));
+}
+
 // Last: it kills a replica (and starts it again).
 TEST_F(CampaignsTest, ZKilledReplicaLosesNoEntryAndNoEntryIsDialledTwiceAtOnce) {
   Team team = NewTeam(4);

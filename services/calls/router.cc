@@ -36,6 +36,7 @@ const common::RedisScript& ScriptOf(Script script) {
     list->emplace_back("help", scripts::kHelp);
     list->emplace_back("place_outbound", scripts::kPlaceOutbound);
     list->emplace_back("dial_answered", scripts::kDialAnswered);
+    list->emplace_back("preview", scripts::kPreview);
     return list;
   }();
   return (*kScripts)[static_cast<size_t>(script)];

@@ -32,6 +32,7 @@ enum class Script {
   kHelp,
   kPlaceOutbound,
   kDialAnswered,
+  kPreview,
 };
 
 // Arguments of a script, as the JSON object it decodes.
