@@ -3,6 +3,7 @@
 #include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -132,6 +133,32 @@ absl::Status EnqueueAttemptFinished(pqxx::work& txn, const common::EventPublishe
   finished.set_outcome(DialOutcomeOf(request.outcome()));
   finished.set_entry_final(IsFinal(invitation.status()));
   return common::EnqueueEvent(txn, events, event);
+}
+
+// The next time the schedule opens after `now` (within 8 days), or `now` + 1 day when it never
+// does (an empty schedule); `now` itself when it is open.
+absl::Time NextWindowOpening(const common::v1::WeeklySchedule& schedule, absl::Time now,
+                             const std::string& fallback_zone) {
+  if (InCallingWindow(schedule, now, fallback_zone)) return now;
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(schedule.time_zone().empty() ? fallback_zone : schedule.time_zone(),
+                          &zone)) {
+    return now + absl::Hours(24);
+  }
+  const absl::CivilDay today = absl::ToCivilDay(now, zone);
+  for (int offset = 0; offset <= 8; ++offset) {
+    const absl::CivilDay day = today + offset;
+    const int weekday = static_cast<int>(absl::GetWeekday(day)) + 1;
+    std::optional<absl::Time> earliest;
+    for (const auto& window : schedule.windows()) {
+      if (static_cast<int>(window.day()) != weekday) continue;
+      const absl::Time opening =
+          absl::FromCivil(absl::CivilMinute(day) + window.start_minute(), zone);
+      if (opening > now && (!earliest || opening < *earliest)) earliest = opening;
+    }
+    if (earliest && InCallingWindow(schedule, *earliest, fallback_zone)) return *earliest;
+  }
+  return now + absl::Hours(24);
 }
 
 absl::Status ValidateCap(const v1::FrequencyCap& cap, absl::string_view field) {
@@ -908,9 +935,11 @@ absl::StatusOr<v1::NextInvitationResponse> CampaignStore::NextInvitation(
                   IsCallChannel(campaign.channel()) &&
                   !InCallingWindow(campaign.calling_window(), now, options_.site_time_zone);
               if (ended || closed) {
-                // Not now: look again at the next round of the dialler (a minute later).
-                *invitation.mutable_next_attempt_time() =
-                    common::TimestampFromTime(now + absl::Minutes(ended ? 24 * 60 : 1));
+                // Not now: due again when the window opens (the sweeper ends the campaign).
+                *invitation.mutable_next_attempt_time() = common::TimestampFromTime(
+                    ended ? now + absl::Hours(24)
+                          : NextWindowOpening(campaign.calling_window(), now,
+                                              options_.site_time_zone));
                 CC_RETURN_IF_ERROR(SaveInvitation(txn, invitation, false));
                 continue;
               }
