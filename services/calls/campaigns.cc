@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -939,6 +940,98 @@ grpc::Status CampaignsGrpcService::CreateCampaignEntry(
   return Reply(std::move(result), response, "CreateCampaignEntry");
 }
 
+absl::StatusOr<v1::ImportCampaignEntriesResponse> CampaignsGrpcService::ImportByFilter(
+    absl::string_view campaign_id, const v1::ImportCampaignEntriesRequest& request) {
+  const v1::CustomerFilter& filter = request.customer_filter();
+  if (filter.all_tags().empty() && filter.any_tags().empty()) {
+    return InvalidArgumentError("customer_filter", "set all_tags or any_tags");
+  }
+  if (filter.all_tags_size() > 10) {
+    return InvalidArgumentError("customer_filter.all_tags", "at most 10 tags");
+  }
+  CC_RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  auto lower = [](absl::string_view tag) { return absl::AsciiStrToLower(tag); };
+  absl::flat_hash_set<std::string> any;
+  absl::flat_hash_set<std::string> excluded;
+  for (const std::string& tag : filter.any_tags()) any.insert(lower(tag));
+  for (const std::string& tag : filter.excluded_tags()) excluded.insert(lower(tag));
+  // A repeat of a finished import answers what it did.
+  CC_ASSIGN_OR_RETURN(auto earlier, pg_->Transact([&](pqxx::work& txn) {
+    return Earlier<v1::ImportCampaignEntriesResponse>(txn, "ImportCampaignEntries",
+                                                      request.request_id(), request);
+  }));
+  if (earlier) return *earlier;
+  CC_RETURN_IF_ERROR(pg_->Query([&](pqxx::nontransaction& query) -> absl::Status {
+    return LoadCampaignTx(query, campaign_id, false).status();
+  }));
+  v1::ImportCampaignEntriesResponse answer;
+  customers::v1::ListCustomersRequest list;
+  list.set_page_size(1000);
+  *list.mutable_tags() = filter.all_tags();
+  do {
+    CC_ASSIGN_OR_RETURN(customers::v1::ListCustomersResponse page, customers_->ListCustomers(list));
+    // Each page commits on its own: an interrupted import is resumed by its repeat, which
+    // skips what is already in the list.
+    CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+      CC_RETURN_IF_ERROR(CampaignForEntries(txn, campaign_id).status());
+      for (const customers::v1::Customer& card : page.customers()) {
+        bool has_any = any.empty();
+        bool has_excluded = false;
+        for (const std::string& tag : card.tags()) {
+          has_any |= any.contains(lower(tag));
+          has_excluded |= excluded.contains(lower(tag));
+        }
+        if (!has_any || has_excluded) continue;
+        answer.set_matched_customers(answer.matched_customers() + 1);
+        std::string phone;
+        for (const auto& number : card.phones()) {
+          if (!number.number().e164().empty()) {
+            phone = number.number().e164();
+            break;
+          }
+        }
+        if (phone.empty()) {
+          v1::ImportRowError* error = answer.add_errors();
+          error->set_index(-1);
+          error->set_customer(card.name());
+          error->set_message("customer: no phone");
+          continue;
+        }
+        v1::CampaignEntry given = request.entry_template();
+        given.clear_external_id();
+        given.set_customer(card.name());
+        given.mutable_phone_number()->set_e164(phone);
+        if (given.display_name().empty()) given.set_display_name(card.display_name());
+        absl::StatusOr<EntryInsert> insert = PrepareEntry(given, "entry", options_.default_region);
+        if (!insert.ok()) {
+          v1::ImportRowError* error = answer.add_errors();
+          error->set_index(-1);
+          error->set_customer(card.name());
+          error->set_message(std::string(insert.status().message()));
+          continue;
+        }
+        std::string id;
+        CC_ASSIGN_OR_RETURN(auto duplicate, InsertEntry(txn, campaign_id, *insert, given, &id));
+        if (duplicate) {
+          answer.set_duplicate_count(answer.duplicate_count() + 1);
+        } else {
+          answer.set_created_count(answer.created_count() + 1);
+        }
+      }
+      return absl::OkStatus();
+    }));
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) {
+    return common::SaveRequestResponse(txn, "ImportCampaignEntries", request.request_id(), request,
+                                       answer);
+  }));
+  common::LogInfo("campaign entries imported by filter", {{"campaign", CampaignName(campaign_id)},
+                                                          {"matched", answer.matched_customers()},
+                                                          {"created", answer.created_count()}});
+  return answer;
+}
+
 grpc::Status CampaignsGrpcService::ImportCampaignEntries(
     grpc::ServerContext*, const v1::ImportCampaignEntriesRequest* request,
     v1::ImportCampaignEntriesResponse* response) {
@@ -946,10 +1039,7 @@ grpc::Status CampaignsGrpcService::ImportCampaignEntries(
   auto result = [&]() -> absl::StatusOr<v1::ImportCampaignEntriesResponse> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
                         RequiredId(request->parent(), kCampaigns, "parent"));
-    if (request->has_customer_filter()) {
-      return absl::UnimplementedError(
-          "customer_filter: importing by tag filter is not built yet; list the customers");
-    }
+    if (request->has_customer_filter()) return ImportByFilter(campaign_id, *request);
     if (!request->has_entries()) return InvalidArgumentError("source", "set entries");
     if (request->entries().entries_size() > kMaxBatch) {
       return InvalidArgumentError("entries", "at most 1,000 entries");

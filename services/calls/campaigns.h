@@ -164,6 +164,8 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
   // is then undone).
   absl::StatusOr<bool> MakeLive(const DialPlan& plan);
   absl::Status UndoClaim(absl::string_view call_id, absl::string_view why);
+  absl::StatusOr<v1::ImportCampaignEntriesResponse> ImportByFilter(
+      absl::string_view campaign_id, const v1::ImportCampaignEntriesRequest& request);
   absl::Status Publish(pqxx::work& txn, events::v1::Event event) const;
   // Applies the end of an attempt to its entry or call-back (retry, final state).
   absl::Status ApplyOutcome(pqxx::work& txn, absl::string_view call_id, v1::DialOutcome outcome,

@@ -1102,6 +1102,73 @@ TEST_F(CampaignsTest, PreviewHoldsAnEntryForTheOperatorWhoDialsOrSkipsIt) {
       "NOT_A_CAMPAIGN_OPERATOR"));
 }
 
+TEST_F(CampaignsTest, ImportByTagFilterAddsTheMatchingCustomersOnce) {
+  Team team = NewTeam(1);
+  auto campaign = Create(CampaignFor(team, v1::DIAL_MODE_PROGRESSIVE));
+  ASSERT_TRUE(campaign.ok()) << campaign.status();
+  const std::string tag = absl::StrCat("overdue-", common::NewId().substr(24));
+  auto create = [&](std::vector<std::string> tags, bool with_phone) {
+    customers::v1::CreateCustomerRequest request;
+    request.mutable_customer()->set_family_name("Орлова");
+    request.mutable_customer()->set_given_name("Анна");
+    if (with_phone)
+      request.mutable_customer()->add_phones()->mutable_number()->set_raw(NewNumber());
+    for (const std::string& t : tags) request.mutable_customer()->add_tags(t);
+    request.set_request_id(common::NewId());
+    auto created =
+        Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, request);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? *created : customers::v1::Customer();
+  };
+  const customers::v1::Customer due = create({tag}, true);
+  const customers::v1::Customer also_due = create({tag, "loan"}, true);
+  create({tag, "disputed"}, true);  // excluded
+  const customers::v1::Customer no_phone = create({tag}, false);
+  create({"loan"}, true);  // not tagged
+  v1::ImportCampaignEntriesRequest import;
+  import.set_parent(campaign->name());
+  import.mutable_customer_filter()->add_all_tags(tag);
+  import.mutable_customer_filter()->add_excluded_tags("disputed");
+  auto* due_date = import.mutable_entry_template()->add_display_attributes();
+  due_date->set_key("due_date");
+  due_date->set_label("Срок оплаты");
+  due_date->set_value("15.12.2026");
+  import.set_request_id(common::NewId());
+  auto imported = Rpc(campaigns(0), &CampaignsStub::ImportCampaignEntries, import);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(imported->matched_customers(), 3);
+  EXPECT_EQ(imported->created_count(), 2);
+  ASSERT_EQ(imported->errors_size(), 1);
+  EXPECT_EQ(imported->errors(0).customer(), no_phone.name());
+  EXPECT_EQ(imported->errors(0).message(), "customer: no phone");
+  // The same request again answers the same; a new one adds nothing twice.
+  auto repeat = Rpc(campaigns(1), &CampaignsStub::ImportCampaignEntries, import);
+  ASSERT_TRUE(repeat.ok());
+  EXPECT_EQ(repeat->created_count(), 2);
+  import.set_request_id(common::NewId());
+  auto again = Rpc(campaigns(1), &CampaignsStub::ImportCampaignEntries, import);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->created_count(), 0);
+  EXPECT_EQ(again->duplicate_count(), 2);
+  v1::ListCampaignEntriesRequest list;
+  list.set_parent(campaign->name());
+  auto entries = Rpc(campaigns(0), &CampaignsStub::ListCampaignEntries, list);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->entries_size(), 2);
+  std::set<std::string> customers;
+  for (const auto& entry : entries->entries()) {
+    customers.insert(entry.customer());
+    EXPECT_EQ(entry.display_attributes(0).value(), "15.12.2026");
+    EXPECT_FALSE(entry.phone_number().e164().empty());
+  }
+  EXPECT_EQ(customers, (std::set<std::string>{due.name(), also_due.name()}));
+  import.clear_customer_filter();
+  import.mutable_customer_filter()->add_excluded_tags("x");
+  import.set_request_id(common::NewId());
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      Rpc(campaigns(1), &CampaignsStub::ImportCampaignEntries, import).status()));
+}
+
 // Last: it kills a replica (and starts it again).
 TEST_F(CampaignsTest, ZKilledReplicaLosesNoEntryAndNoEntryIsDialledTwiceAtOnce) {
   Team team = NewTeam(4);

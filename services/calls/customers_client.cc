@@ -70,4 +70,18 @@ absl::StatusOr<std::string> GrpcCustomersClient::FirstPhone(const std::string& c
   return absl::NotFoundError(absl::StrCat(customer, " has no phone"));
 }
 
+absl::StatusOr<customers::v1::ListCustomersResponse> GrpcCustomersClient::ListCustomers(
+    const customers::v1::ListCustomersRequest& request) {
+  customers::v1::ListCustomersResponse page;
+  auto context = common::ContextWithTimeout(absl::Seconds(20));
+  grpc::Status status = stub_->ListCustomers(context.get(), request, &page);
+  if (!status.ok()) {
+    absl::Status mapped = common::FromGrpcStatus(status);
+    if (absl::IsInvalidArgument(mapped)) return mapped;
+    return absl::UnavailableError(
+        absl::StrCat("the customers service cannot list customers: ", status.error_message()));
+  }
+  return page;
+}
+
 }  // namespace contactcentre::calls

@@ -31,6 +31,9 @@ class CustomersClient {
   // The first phone of a customer's card (the one to try first), in E.164; NOT_FOUND without
   // a card or a phone, UNAVAILABLE when the service cannot be asked.
   virtual absl::StatusOr<std::string> FirstPhone(const std::string& customer) = 0;
+  // One page of cards (campaign imports by tag); UNAVAILABLE when the service cannot be asked.
+  virtual absl::StatusOr<customers::v1::ListCustomersResponse> ListCustomers(
+      const customers::v1::ListCustomersRequest& request) = 0;
 };
 
 class GrpcCustomersClient final : public CustomersClient {
@@ -40,6 +43,8 @@ class GrpcCustomersClient final : public CustomersClient {
   absl::StatusOr<customers::v1::ContactPermission> CheckOutboundCall(
       const std::string& customer, const std::string& number) override;
   absl::StatusOr<std::string> FirstPhone(const std::string& customer) override;
+  absl::StatusOr<customers::v1::ListCustomersResponse> ListCustomers(
+      const customers::v1::ListCustomersRequest& request) override;
 
  private:
   std::unique_ptr<customers::v1::CustomersService::Stub> stub_;
