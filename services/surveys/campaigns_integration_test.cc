@@ -154,7 +154,7 @@ class CampaignsTest : public ::testing::Test {
   // Post-call invitations of a queue, after the consumer caught up with the stream.
   std::vector<v1::Invitation> PostCallInvitations(const std::string& queue, size_t expected) {
     std::vector<v1::Invitation> found;
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < 200; ++i) {
       v1::ListInvitationsRequest request;
       request.set_queue("queues/" + queue);
       request.set_source(v1::INVITATION_SOURCE_POST_CALL);
@@ -399,7 +399,7 @@ TEST_F(CampaignsTest, OutcomesRetriesAndOptOut) {
   EXPECT_EQ(env_->customers().opted_out(), std::vector<std::string>{"customers/b"});
   // Each outcome is a CampaignAttemptFinished event of the campaign.
   std::vector<events::v1::CampaignAttemptFinished> finished;
-  for (int i = 0; i < 50 && finished.size() < 2; ++i) {
+  for (int i = 0; i < 200 && finished.size() < 2; ++i) {
     absl::SleepFor(absl::Milliseconds(50));
     finished.clear();
     for (const auto& event : env_->Events()) {
@@ -859,7 +859,7 @@ TEST_F(QualityTest, EvaluationsAreScoredAndTrendPerOperator) {
   ASSERT_TRUE(Call(&QualityStub::UpdateEvaluation, env_->quality(), correct, &corrected).ok());
   EXPECT_DOUBLE_EQ(corrected.score_percent(), 100);
   int recorded = 0;
-  for (int i = 0; i < 50 && recorded < 4; ++i) {
+  for (int i = 0; i < 200 && recorded < 4; ++i) {
     absl::SleepFor(absl::Milliseconds(50));
     recorded = 0;
     for (const auto& event : env_->Events()) recorded += event.has_evaluation_recorded();

@@ -454,10 +454,14 @@ TEST_F(SurveysTest, EveryKindOfInvalidAnswerIsRefusedAndNothingIsStored) {
     EXPECT_EQ(after.state(), v1::RESPONSE_STATE_IN_PROGRESS) << c.name;
   }
   // No event for the refused submissions: only the first, accepted one.
-  absl::SleepFor(absl::Milliseconds(300));
-  int submitted = 0;
-  for (const auto& event : env_->Events()) submitted += event.has_survey_response_submitted();
-  EXPECT_EQ(submitted, 1);
+  const auto submitted = [&] {
+    int count = 0;
+    for (const auto& event : env_->Events()) count += event.has_survey_response_submitted();
+    return count;
+  };
+  for (int i = 0; i < 200 && submitted() == 0; ++i) absl::SleepFor(absl::Milliseconds(50));
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(submitted(), 1);
 }
 
 TEST_F(SurveysTest, ConditionsPartialResumeAndCompletion) {
@@ -684,7 +688,7 @@ TEST_F(SurveysTest, ResponsesArePublishedAsEventsWithHeadlineScores) {
   ASSERT_TRUE(
       Submit(response.name(), {Score("overall", 4), Score("recommend", 9)}, true, &out).ok());
   std::vector<events::v1::SurveyResponseSubmitted> submitted;
-  for (int i = 0; i < 50 && submitted.empty(); ++i) {
+  for (int i = 0; i < 200 && submitted.empty(); ++i) {
     absl::SleepFor(absl::Milliseconds(50));
     for (const auto& event : env_->Events()) {
       if (event.has_survey_response_submitted()) {
