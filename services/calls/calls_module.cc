@@ -73,7 +73,7 @@ CallsModule::CallsModule(common::ServiceContext& context, CallsModuleOptions opt
           [this](const std::string& e164) { return store_.FindQueueIdByDialledNumber(e164); },
           &views_, options_.service),
       campaigns_service_(&router_, &context.pg, &customers_, &context.events, &context.outbox,
-                         {.default_region = options_.default_region}),
+                         options_.campaigns),
       relay_(&context.pg, &context.redis, &context.events,
              {.site = context.config.site, .consumer = ConsumerName()}) {}
 

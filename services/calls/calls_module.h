@@ -30,6 +30,7 @@ struct CallsModuleOptions {
   // How often routing changes left pending by a failed write are retried.
   absl::Duration routing_flush_interval = absl::Seconds(1);
   CallsServiceOptions service;
+  CampaignsOptions campaigns;
 };
 
 // Answers DeletionGuard from the live state of the module's Redis.

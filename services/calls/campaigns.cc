@@ -1383,6 +1383,18 @@ grpc::Status CampaignsGrpcService::StreamDialRequests(
     return Reply(claimed, "StreamDialRequests");
   }
   common::LogInfo("telephony adapter connected", {{"adapter", adapter}});
+  // When this stream ends, the adapter counts as gone (unless a newer stream took over), so
+  // that dials it never reports can be failed.
+  struct Goodbye {
+    common::RedisClient* redis;
+    std::string key;
+    std::string token;
+    ~Goodbye() {
+      static constexpr char kDeleteIfOurs[] =
+          "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
+      (void)redis->Command({"EVAL", kDeleteIfOurs, "1", key, token});
+    }
+  } goodbye{redis, owner_key, token};
   auto write_requests = [&](const pqxx::result& rows) {
     for (const pqxx::row& row : rows) {
       v1::DialInstruction instruction;
@@ -1918,8 +1930,8 @@ absl::Status CampaignsGrpcService::DialOnce() {
     absl::Status status = DialCampaign(campaign, id);
     if (!status.ok() && first_error.ok()) first_error = status;
   }
-  for (absl::Status status :
-       {DialCallbacks(), ResolveAnsweredCalls(), UndoStaleClaims(), ExpirePreviewHolds()}) {
+  for (absl::Status status : {DialCallbacks(), ResolveAnsweredCalls(), UndoStaleClaims(),
+                              ExpirePreviewHolds(), FailOrphanedDials()}) {
     if (!status.ok() && first_error.ok()) first_error = status;
   }
   if (outbox_ != nullptr) outbox_->Notify();
@@ -2605,6 +2617,50 @@ grpc::Status CampaignsGrpcService::SkipPreviewEntry(grpc::ServerContext*,
     return entry;
   }();
   return Reply(std::move(result), response, "SkipPreviewEntry");
+}
+
+absl::Status CampaignsGrpcService::FailOrphanedDials() {
+  // Dials an adapter took and never reported, with no stream of that adapter open any more:
+  // past their expiry plus the ring timeout they can no longer be made, so they end FAILED and
+  // the entry is retried by its rules.
+  CC_ASSIGN_OR_RETURN(pqxx::result rows, pg_->Query([&](pqxx::nontransaction& query)
+                                                        -> absl::StatusOr<pqxx::result> {
+    return query.exec_params(
+        "SELECT call_id::text, adapter, request FROM dials WHERE site = $1 AND state = 'sent' AND "
+        "sent_time < now() - make_interval(secs => $2) LIMIT 100",
+        router_->site(), absl::ToDoubleSeconds(options_.dial_expiry));
+  }));
+  for (const pqxx::row& row : rows) {
+    const std::string call_id = row[0].as<std::string>();
+    const std::string adapter = row[1].as<std::string>();
+    const v1::DialRequest dial = Parse<v1::DialRequest>(row[2]);
+    if (common::TimeFromTimestamp(dial.expire_time()) +
+            DurationOf(dial.ring_timeout(), absl::Seconds(25)) >
+        Now()) {
+      continue;
+    }
+    absl::StatusOr<common::RedisReply> open = router_->redis()->Command(
+        {"EXISTS", absl::StrCat(router_->prefix(), ":adapter:", adapter)});
+    if (!open.ok() || open->integer != 0) continue;  // its adapter is connected: it will report
+    ScriptArgs args;
+    args.Set("call", call_id)
+        .Set("end_reason", "FAILED")
+        .Set("dial_outcome", "FAILED")
+        .Set("failure_reason", absl::StrCat("adapter ", adapter, " never reported the dial"));
+    absl::StatusOr<google::protobuf::Struct> ended = router_->Run(Script::kHangUp, args);
+    if (!ended.ok() && !absl::IsNotFound(ended.status())) return ended.status();
+    CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+      pqxx::result updated = txn.exec_params(
+          "UPDATE dials SET state = 'reported', outcome = $2, end_time = now(), resolved = true "
+          "WHERE call_id = $1::uuid AND state = 'sent' RETURNING 1",
+          call_id, static_cast<int>(v1::DIAL_OUTCOME_FAILED));
+      if (updated.empty()) return absl::OkStatus();
+      common::LogWarning("dial never reported",
+                         {{"call", CallName(call_id)}, {"adapter", adapter}});
+      return ApplyOutcome(txn, call_id, v1::DIAL_OUTCOME_FAILED, "");
+    }));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CampaignsGrpcService::ExpirePreviewHolds() {

@@ -46,7 +46,8 @@ struct CampaignsOptions {
   absl::Duration dial_interval = absl::Milliseconds(200);
   // A dial whose live call was not created this long after its claim is undone.
   absl::Duration stale_claim = absl::Seconds(10);
-  // How long an adapter may take to start a dial it was given.
+  // How long an adapter may take to start a dial it was given. A dial given to an adapter that
+  // has no stream open any more fails this long (plus a ring timeout) after it was sent.
   absl::Duration dial_expiry = absl::Seconds(60);
 };
 
@@ -148,6 +149,7 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
   absl::Status UndoStaleClaims();
   // Preview holds past their timeout: dialled (preview_auto_dial) or given back.
   absl::Status ExpirePreviewHolds();
+  absl::Status FailOrphanedDials();
   // Keeps the operator out of inbound routing while they preview (hold) or lets them go.
   absl::Status HoldOperator(absl::string_view operator_id, bool hold);
   // Dials an entry held for an operator in preview; `number` overrides the entry's.

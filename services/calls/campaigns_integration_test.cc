@@ -246,7 +246,7 @@ class CampaignsTest : public ::testing::Test {
          .site = *site_,
          .replicas = 2,
          // Operators are logged in for a whole test without a desktop to heartbeat.
-         .calls_flags = {"--heartbeat_timeout=600s"},
+         .calls_flags = {"--heartbeat_timeout=600s", "--dial_expiry=2s"},
          .log_dir = log_dir});
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = cluster->release();
@@ -1167,6 +1167,47 @@ TEST_F(CampaignsTest, ImportByTagFilterAddsTheMatchingCustomersOnce) {
   import.set_request_id(common::NewId());
   EXPECT_TRUE(absl::IsInvalidArgument(
       Rpc(campaigns(1), &CampaignsStub::ImportCampaignEntries, import).status()));
+}
+
+TEST_F(CampaignsTest, ADialOfAnAdapterThatWentAwayFailsAndIsRetried) {
+  Team team = NewTeam(1);
+  v1::Campaign spec = CampaignFor(team, v1::DIAL_MODE_PROGRESSIVE);
+  spec.mutable_pacing()->mutable_ring_timeout()->set_seconds(1);
+  auto* failed = spec.mutable_attempt_policy()->add_retry_rules();
+  failed->set_outcome(v1::DIAL_OUTCOME_FAILED);
+  failed->mutable_delay()->set_seconds(600);
+  auto campaign = Create(spec);
+  ASSERT_TRUE(campaign.ok()) << campaign.status();
+  auto entry = AddEntry(*campaign, NewNumber());
+  ASSERT_TRUE(entry.ok());
+  ASSERT_TRUE(Start(*campaign).ok());
+  // An adapter takes the dial and vanishes without a report.
+  {
+    grpc::ClientContext context;
+    v1::StreamDialRequestsRequest request;
+    request.set_telephony_adapter(absl::StrCat("pbx-vanishing-", *site_));
+    request.set_max_concurrent_dials(1);
+    auto reader = campaigns(1).StreamDialRequests(&context, request);
+    v1::DialInstruction instruction;
+    ASSERT_TRUE(reader->Read(&instruction));
+    EXPECT_EQ(instruction.dial().entry(), entry->name());
+    context.TryCancel();
+    reader->Finish();
+  }
+  // The operator was reserved for it: the failure frees them.
+  v1::CampaignEntry retried = WaitForEntry(
+      entry->name(), [](const auto& e) { return e.last_outcome() == v1::DIAL_OUTCOME_FAILED; },
+      absl::Seconds(15));
+  EXPECT_EQ(retried.state(), v1::CAMPAIGN_ENTRY_STATE_SCHEDULED);
+  EXPECT_GT(common::TimeFromTimestamp(retried.next_attempt_time()), absl::Now() + absl::Minutes(9));
+  v1::GetOperatorPresenceRequest presence;
+  presence.set_operator_(team.operators[0].name());
+  auto state = Rpc(calls(0), &CallsStub::GetOperatorPresence, presence);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->state(), v1::OPERATOR_STATE_AVAILABLE);
+  v1::StopCampaignRequest stop;
+  stop.set_name(campaign->name());
+  ASSERT_TRUE(Rpc(campaigns(0), &CampaignsStub::StopCampaign, stop).ok());
 }
 
 // Last: it kills a replica (and starts it again).

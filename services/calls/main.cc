@@ -20,6 +20,11 @@ ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(5),
           "how often operator desktops are told to send Heartbeat");
 ABSL_FLAG(absl::Duration, heartbeat_timeout, absl::Seconds(30),
           "silence after which a logged-in operator is logged out (and their offer re-queued)");
+ABSL_FLAG(absl::Duration, dial_expiry, absl::Seconds(60),
+          "how long a telephony adapter may take to start an outbound dial it was given; a dial "
+          "of an adapter that went away fails after this plus its ring timeout");
+ABSL_FLAG(std::string, default_time_zone, "Europe/Moscow",
+          "IANA zone of the site: campaign schedules and calling windows that name no zone");
 
 int main(int argc, char** argv) {
   using contactcentre::calls::CallsModule;
@@ -55,6 +60,17 @@ int main(int argc, char** argv) {
           return absl::InvalidArgumentError(
               "--heartbeat_timeout: must be at least twice --heartbeat_interval (> 0)");
         }
+        options.campaigns.dial_expiry = absl::GetFlag(FLAGS_dial_expiry);
+        if (options.campaigns.dial_expiry < absl::Seconds(1) ||
+            options.campaigns.dial_expiry > absl::Hours(1)) {
+          return absl::InvalidArgumentError("--dial_expiry: must be within 1s..1h");
+        }
+        options.campaigns.default_time_zone = absl::GetFlag(FLAGS_default_time_zone);
+        absl::TimeZone zone;
+        if (!absl::LoadTimeZone(options.campaigns.default_time_zone, &zone)) {
+          return absl::InvalidArgumentError("--default_time_zone: not an IANA time zone");
+        }
+        options.campaigns.default_region = options.default_region;
         return std::make_unique<CallsModule>(context, std::move(options));
       });
 }
