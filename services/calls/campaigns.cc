@@ -1150,6 +1150,88 @@ grpc::Status CampaignsGrpcService::ListCampaignEntries(
   return Reply(std::move(result), response, "ListCampaignEntries");
 }
 
+grpc::Status CampaignsGrpcService::UpdateCampaignEntry(
+    grpc::ServerContext*, const v1::UpdateCampaignEntryRequest* request,
+    v1::CampaignEntry* response) {
+  common::ScopedRequestId scope(request->request_id());
+  auto result = [&]() -> absl::StatusOr<v1::CampaignEntry> {
+    CC_ASSIGN_OR_RETURN(EntryKey key, ParseEntryName(request->entry().name(), "entry.name"));
+    static const auto* const kChangeable = new absl::flat_hash_set<std::string>{
+        "phone_number", "display_name", "display_attributes", "attributes",
+        "time_zone",    "priority",     "next_attempt_time"};
+    if (request->update_mask().paths().empty()) {
+      return InvalidArgumentError("update_mask", "required");
+    }
+    for (const std::string& path : request->update_mask().paths()) {
+      if (!kChangeable->contains(path)) {
+        return InvalidArgumentError(
+            "update_mask", absl::StrCat(path, " cannot be changed (output only or unknown)"));
+      }
+    }
+    CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
+    return pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::CampaignEntry> {
+      CC_ASSIGN_OR_RETURN(
+          auto earlier,
+          Earlier<v1::CampaignEntry>(txn, "UpdateCampaignEntry", request->request_id(), *request));
+      if (earlier) return *earlier;
+      pqxx::result rows = txn.exec_params(
+          "SELECT state, etag FROM campaign_entries WHERE id = $1::uuid AND campaign_id = "
+          "$2::uuid FOR UPDATE",
+          key.entry_id, key.campaign_id);
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("entry ", request->entry().name()));
+      CC_RETURN_IF_ERROR(CheckEtag(request->entry().etag(), rows[0][1].as<std::string>()));
+      const int state = rows[0][0].as<int>();
+      if (state == v1::CAMPAIGN_ENTRY_STATE_IN_PROGRESS) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("ENTRY_IN_PROGRESS: ", request->entry().name(), " is being dialled"));
+      }
+      if (IsFinalEntryState(state)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "ENTRY_FINAL: ", request->entry().name(), " is ", v1::CampaignEntryState_Name(state)));
+      }
+      CC_ASSIGN_OR_RETURN(v1::CampaignEntry current,
+                          LoadEntryTx(txn, key.campaign_id, key.entry_id, false));
+      pqxx::result body_row =
+          txn.exec_params("SELECT body FROM campaign_entries WHERE id = $1::uuid", key.entry_id);
+      v1::CampaignEntry body = Parse<v1::CampaignEntry>(body_row[0][0]);
+      v1::CampaignEntry merged = current;
+      FieldMaskUtil::MergeOptions options;
+      options.set_replace_repeated_fields(true);
+      options.set_replace_message_fields(true);
+      FieldMaskUtil::MergeMessageTo(request->entry(), request->update_mask(), options, &merged);
+      CC_ASSIGN_OR_RETURN(EntryInsert checked,
+                          PrepareEntry(merged, "entry", options_.default_region));
+      if (checked.phone != current.phone_number().e164() && !checked.phone.empty() &&
+          !txn.exec_params("SELECT 1 FROM campaign_entries WHERE campaign_id = $1::uuid AND "
+                           "phone = $2 AND id <> $3::uuid",
+                           key.campaign_id, checked.phone, key.entry_id)
+               .empty()) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "entry.phone_number: the campaign already has an entry with ", checked.phone));
+      }
+      body.set_display_name(merged.display_name());
+      *body.mutable_display_attributes() = merged.display_attributes();
+      *body.mutable_attributes() = merged.attributes();
+      body.set_time_zone(merged.time_zone());
+      const int64_t next = merged.has_next_attempt_time()
+                               ? common::MicrosFromTimestamp(merged.next_attempt_time())
+                               : Micros(Now());
+      txn.exec_params(
+          "UPDATE campaign_entries SET phone = $2, priority = $3, next_attempt_time = "
+          "to_timestamp($4::bigint / 1e6), body = $5, update_time = now(), etag = etag + 1 "
+          "WHERE id = $1::uuid",
+          key.entry_id, checked.phone, merged.priority(), next,
+          common::PgBytes(body.SerializeAsString()));
+      CC_ASSIGN_OR_RETURN(v1::CampaignEntry updated,
+                          LoadEntryTx(txn, key.campaign_id, key.entry_id, true));
+      CC_RETURN_IF_ERROR(common::SaveRequestResponse(txn, "UpdateCampaignEntry",
+                                                     request->request_id(), *request, updated));
+      return updated;
+    });
+  }();
+  return Reply(std::move(result), response, "UpdateCampaignEntry");
+}
+
 grpc::Status CampaignsGrpcService::DeleteCampaignEntry(
     grpc::ServerContext*, const v1::DeleteCampaignEntryRequest* request,
     v1::CampaignEntry* response) {
@@ -1685,6 +1767,91 @@ grpc::Status CampaignsGrpcService::ListCallbacks(grpc::ServerContext*,
         });
   }();
   return Reply(std::move(result), response, "ListCallbacks");
+}
+
+grpc::Status CampaignsGrpcService::UpdateCallback(grpc::ServerContext*,
+                                                  const v1::UpdateCallbackRequest* request,
+                                                  v1::Callback* response) {
+  common::ScopedRequestId scope(request->request_id());
+  auto result = [&]() -> absl::StatusOr<v1::Callback> {
+    CC_ASSIGN_OR_RETURN(std::string id,
+                        RequiredId(request->callback().name(), "callbacks", "callback.name"));
+    static const auto* const kChangeable = new absl::flat_hash_set<std::string>{
+        "due_time", "operator",     "grace_period",  "phone_number",
+        "note",     "max_attempts", "retry_interval"};
+    if (request->update_mask().paths().empty()) {
+      return InvalidArgumentError("update_mask", "required");
+    }
+    for (const std::string& path : request->update_mask().paths()) {
+      if (!kChangeable->contains(path)) {
+        return InvalidArgumentError("update_mask", absl::StrCat(path, " cannot be changed"));
+      }
+    }
+    CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
+    return pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::Callback> {
+      CC_ASSIGN_OR_RETURN(auto earlier, Earlier<v1::Callback>(txn, "UpdateCallback",
+                                                              request->request_id(), *request));
+      if (earlier) return *earlier;
+      pqxx::result rows = txn.exec_params(absl::StrCat("SELECT ", kCallbackColumns,
+                                                       ", body FROM callbacks WHERE id = $1::uuid "
+                                                       "FOR UPDATE"),
+                                          id);
+      if (rows.empty())
+        return absl::NotFoundError(absl::StrCat("call-back ", request->callback().name()));
+      v1::Callback current = CallbackFromRow(rows[0]);
+      CC_RETURN_IF_ERROR(CheckEtag(request->callback().etag(), current.etag()));
+      if (current.state() == v1::CALLBACK_STATE_IN_PROGRESS) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("CALLBACK_IN_PROGRESS: ", current.name(), " is being dialled"));
+      }
+      if (current.state() >= v1::CALLBACK_STATE_COMPLETED) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "CALLBACK_FINAL: ", current.name(), " is ", v1::CallbackState_Name(current.state())));
+      }
+      v1::Callback merged = current;
+      FieldMaskUtil::MergeOptions options;
+      options.set_replace_message_fields(true);
+      FieldMaskUtil::MergeMessageTo(request->callback(), request->update_mask(), options, &merged);
+      std::string operator_id;
+      if (!merged.operator_().empty()) {
+        CC_ASSIGN_OR_RETURN(operator_id,
+                            RequiredId(merged.operator_(), "operators", "callback.operator"));
+        v1::Campaign probe;
+        probe.set_queue(merged.queue());
+        probe.add_operators(merged.operator_());
+        CC_RETURN_IF_ERROR(CheckQueueAndOperators(txn, probe).status());
+      }
+      CC_ASSIGN_OR_RETURN(std::string number,
+                          NormalizedNumber(merged.phone_number(), options_.default_region,
+                                           "callback.phone_number"));
+      merged.mutable_phone_number()->set_e164(number);
+      const absl::Time due = common::TimeFromTimestamp(merged.due_time());
+      const bool due_changed =
+          std::find(request->update_mask().paths().begin(), request->update_mask().paths().end(),
+                    "due_time") != request->update_mask().paths().end();
+      if (due_changed && (due <= Now() || due > Now() + absl::Hours(24 * 90))) {
+        return InvalidArgumentError("callback.due_time",
+                                    "must be in the future and within 90 days");
+      }
+      if (merged.note().size() > 2000)
+        return InvalidArgumentError("callback.note", "at most 2000 bytes");
+      if (merged.max_attempts() < 0 || merged.max_attempts() > 20) {
+        return InvalidArgumentError("callback.max_attempts", "must be 0..20");
+      }
+      txn.exec_params(
+          "UPDATE callbacks SET operator_id = $2, due_time = to_timestamp($3::bigint / 1e6), "
+          "next_time = CASE WHEN $4 THEN to_timestamp($3::bigint / 1e6) ELSE next_time END, "
+          "body = $5, update_time = now(), etag = etag + 1 WHERE id = $1::uuid",
+          id, operator_id, Micros(due), due_changed, common::PgBytes(merged.SerializeAsString()));
+      pqxx::result updated = txn.exec_params(
+          absl::StrCat("SELECT ", kCallbackColumns, " FROM callbacks WHERE id = $1::uuid"), id);
+      v1::Callback answer = CallbackFromRow(updated[0]);
+      CC_RETURN_IF_ERROR(common::SaveRequestResponse(txn, "UpdateCallback", request->request_id(),
+                                                     *request, answer));
+      return answer;
+    });
+  }();
+  return Reply(std::move(result), response, "UpdateCallback");
 }
 
 grpc::Status CampaignsGrpcService::CancelCallback(grpc::ServerContext*,

@@ -88,6 +88,8 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
                                 v1::CampaignEntry*) override;
   grpc::Status ListCampaignEntries(grpc::ServerContext*, const v1::ListCampaignEntriesRequest*,
                                    v1::ListCampaignEntriesResponse*) override;
+  grpc::Status UpdateCampaignEntry(grpc::ServerContext*, const v1::UpdateCampaignEntryRequest*,
+                                   v1::CampaignEntry*) override;
   grpc::Status DeleteCampaignEntry(grpc::ServerContext*, const v1::DeleteCampaignEntryRequest*,
                                    v1::CampaignEntry*) override;
   grpc::Status ListCampaignAttempts(grpc::ServerContext*, const v1::ListCampaignAttemptsRequest*,
@@ -115,6 +117,8 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
                            v1::Callback*) override;
   grpc::Status ListCallbacks(grpc::ServerContext*, const v1::ListCallbacksRequest*,
                              v1::ListCallbacksResponse*) override;
+  grpc::Status UpdateCallback(grpc::ServerContext*, const v1::UpdateCallbackRequest*,
+                              v1::Callback*) override;
   grpc::Status CancelCallback(grpc::ServerContext*, const v1::CancelCallbackRequest*,
                               v1::Callback*) override;
   grpc::Status GetCampaignStats(grpc::ServerContext*, const v1::GetCampaignStatsRequest*,

@@ -509,6 +509,29 @@ TEST_F(CampaignsTest, BadCampaignsAndEntriesAreRefusedAndChangeNothing) {
   ASSERT_EQ(imported->errors_size(), 1);
   EXPECT_EQ(imported->errors(0).index(), 1);
 
+  // An entry is edited with a mask and an etag.
+  {
+    auto pending = entries->entries(0);
+    v1::UpdateCampaignEntryRequest update;
+    *update.mutable_entry() = pending;
+    update.mutable_entry()->set_priority(7);
+    update.mutable_entry()->mutable_display_attributes(0)->set_value("9 000,00 ₽");
+    update.mutable_update_mask()->add_paths("priority");
+    update.mutable_update_mask()->add_paths("display_attributes");
+    update.set_request_id(common::NewId());
+    auto updated = Rpc(campaigns(1), &CampaignsStub::UpdateCampaignEntry, update);
+    ASSERT_TRUE(updated.ok()) << updated.status();
+    EXPECT_EQ(updated->priority(), 7);
+    EXPECT_EQ(updated->display_attributes(0).value(), "9 000,00 ₽");
+    update.set_request_id(common::NewId());
+    EXPECT_TRUE(absl::IsAborted(
+        Rpc(campaigns(0), &CampaignsStub::UpdateCampaignEntry, update).status()));  // stale etag
+    update.mutable_entry()->set_etag(updated->etag());
+    update.mutable_update_mask()->add_paths("state");
+    EXPECT_TRUE(absl::IsInvalidArgument(
+        Rpc(campaigns(0), &CampaignsStub::UpdateCampaignEntry, update).status()));
+  }
+
   // Reports for unknown calls or with outcomes the service decides.
   v1::ReportDialOutcomeRequest report;
   report.set_call(absl::StrCat("calls/", common::NewId()));
@@ -843,6 +866,41 @@ TEST_F(CampaignsTest, APausedCampaignDialsNothingAndACallbackIsDialledAtItsTime)
   create.set_request_id(common::NewId());
   EXPECT_TRUE(
       absl::IsInvalidArgument(Rpc(campaigns(1), &CampaignsStub::CreateCallback, create).status()));
+  // Another call-back, moved and then cancelled: never dialled.
+  {
+    v1::CreateCallbackRequest later = create;
+    later.mutable_callback()->mutable_phone_number()->set_raw(NewNumber());
+    *later.mutable_callback()->mutable_due_time() =
+        common::TimestampFromTime(absl::Now() + absl::Hours(1));
+    later.set_request_id(common::NewId());
+    auto scheduled = Rpc(campaigns(0), &CampaignsStub::CreateCallback, later);
+    ASSERT_TRUE(scheduled.ok()) << scheduled.status();
+    v1::UpdateCallbackRequest move;
+    *move.mutable_callback() = *scheduled;
+    *move.mutable_callback()->mutable_due_time() =
+        common::TimestampFromTime(absl::Now() + absl::Hours(2));
+    move.mutable_callback()->set_note("after the lunch break");
+    move.mutable_update_mask()->add_paths("due_time");
+    move.mutable_update_mask()->add_paths("note");
+    move.set_request_id(common::NewId());
+    auto moved = Rpc(campaigns(1), &CampaignsStub::UpdateCallback, move);
+    ASSERT_TRUE(moved.ok()) << moved.status();
+    EXPECT_EQ(moved->note(), "after the lunch break");
+    EXPECT_GT(common::TimeFromTimestamp(moved->due_time()), absl::Now() + absl::Minutes(110));
+    v1::CancelCallbackRequest cancel;
+    cancel.set_name(scheduled->name());
+    cancel.set_reason("the customer called in");
+    cancel.set_request_id(common::NewId());
+    auto cancelled = Rpc(campaigns(0), &CampaignsStub::CancelCallback, cancel);
+    ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+    EXPECT_EQ(cancelled->state(), v1::CALLBACK_STATE_CANCELLED);
+    move.set_request_id(common::NewId());
+    move.mutable_callback()->set_etag(cancelled->etag());
+    auto final_update = Rpc(campaigns(1), &CampaignsStub::UpdateCallback, move);
+    EXPECT_TRUE(
+        absl::StrContains(absl::string_view(final_update.status().message()), "CALLBACK_FINAL"))
+        << final_update.status();
+  }
   ASSERT_TRUE(adapter.WaitForDials(number, 1, absl::Seconds(15)));
   std::vector<DialRecord> dials = adapter.DialsOf(number);
   ASSERT_EQ(dials.size(), 1u);
