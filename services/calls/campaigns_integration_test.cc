@@ -697,6 +697,55 @@ TEST_F(CampaignsTest, NothingIsDialledAgainstConsentWindowsOrLimits) {
   EXPECT_GE(refusals, 3);  // night, campaign list, customer's consent
 }
 
+TEST_F(CampaignsTest, PerNumberLimitsHoldAcrossCampaigns) {
+  Team team = NewTeam(2);
+  ScriptedAdapter adapter(cluster_, absl::StrCat("pbx-limits-", *site_), absl::Milliseconds(50));
+  // Two campaigns calling one number: at most 2 dials of it a day, at least 2 s apart, whatever
+  // campaign dials it.
+  v1::Campaign spec = CampaignFor(team, v1::DIAL_MODE_PROGRESSIVE);
+  spec.mutable_attempt_policy()->set_max_attempts_per_number_per_day(2);
+  spec.mutable_attempt_policy()->mutable_min_attempt_interval()->set_seconds(2);
+  spec.mutable_attempt_policy()->set_max_attempts_per_entry(5);
+  auto first = Create(spec);
+  spec.set_display_name(absl::StrCat(spec.display_name(), " (second)"));
+  auto second = Create(spec);
+  ASSERT_TRUE(first.ok() && second.ok());
+  const std::string number = NewNumber();
+  auto first_entry = AddEntry(*first, number);
+  auto second_entry = AddEntry(*second, number);
+  ASSERT_TRUE(first_entry.ok() && second_entry.ok());
+  ASSERT_TRUE(Start(*first).ok());
+  ASSERT_TRUE(Start(*second, 1).ok());
+  ASSERT_TRUE(adapter.WaitForDials(number, 2, absl::Seconds(20)));
+  // Both entries end up waiting for the customer's next day.
+  for (const auto* entry : {&first_entry, &second_entry}) {
+    v1::CampaignEntry waiting = WaitForEntry((*entry)->name(), [](const auto& e) {
+      for (const auto& refusal : e.refusals()) {
+        if (refusal.reason() == v1::DIAL_REFUSAL_REASON_MAX_ATTEMPTS_PER_NUMBER_PER_DAY) {
+          return true;
+        }
+      }
+      return false;
+    });
+    EXPECT_EQ(waiting.state(), v1::CAMPAIGN_ENTRY_STATE_SCHEDULED);
+    absl::TimeZone moscow;
+    ASSERT_TRUE(absl::LoadTimeZone("Europe/Moscow", &moscow));
+    const absl::CivilSecond next =
+        absl::ToCivilSecond(common::TimeFromTimestamp(waiting.next_attempt_time()), moscow);
+    EXPECT_EQ(absl::CivilDay(next), absl::ToCivilDay(absl::Now(), moscow) + 1);
+  }
+  absl::SleepFor(absl::Seconds(1));
+  std::vector<DialRecord> dials = adapter.DialsOf(number);
+  ASSERT_EQ(dials.size(), 2u);
+  EXPECT_GE(dials[1].received - dials[0].received, absl::Seconds(2) - absl::Milliseconds(20))
+      << "the minimum interval between two dials of one number";
+  for (const auto* campaign : {&first, &second}) {
+    v1::StopCampaignRequest stop;
+    stop.set_name((*campaign)->name());
+    ASSERT_TRUE(Rpc(campaigns(0), &CampaignsStub::StopCampaign, stop).ok());
+  }
+}
+
 TEST_F(CampaignsTest, RetriesFollowTheBackOffOfEachOutcomeAndAnsweredCallsAreWrappedUp) {
   Team team = NewTeam(1);
   ScriptedAdapter adapter(cluster_, absl::StrCat("pbx-retries-", *site_), absl::Milliseconds(50));
