@@ -42,8 +42,11 @@ struct CampaignsOptions {
   std::string default_region = "RU";
   // The zone of last resort for calling windows (the site's).
   std::string default_time_zone = "Europe/Moscow";
-  // How often the dialler looks for work.
+  // How often the dialler dials running campaigns.
   absl::Duration dial_interval = absl::Milliseconds(200);
+  // How often due call-backs, answered calls' ends, stale claims, preview holds and dials of
+  // vanished adapters are looked at.
+  absl::Duration maintenance_interval = absl::Seconds(1);
   // A dial whose live call was not created this long after its claim is undone.
   absl::Duration stale_claim = absl::Seconds(10);
   // How long an adapter may take to start a dial it was given. A dial given to an adapter that
@@ -193,6 +196,7 @@ class CampaignsGrpcService final : public v1::CampaignsService::Service {
   absl::flat_hash_map<std::string, std::unique_ptr<PacingController>> pacing_
       ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::string, absl::Time> last_adjust_ ABSL_GUARDED_BY(mutex_);
+  absl::Time next_maintenance_ = absl::InfinitePast();  // dialler thread only
   std::atomic<bool> stopping_{false};
   std::thread dialler_;
 };
