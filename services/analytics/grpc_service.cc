@@ -1,0 +1,17 @@
+#include "services/analytics/grpc_service.h"
+
+#include "common/status.h"
+#include "services/analytics/staffing.h"
+
+namespace contactcentre::analytics {
+
+grpc::Status AnalyticsGrpcService::ForecastStaffing(grpc::ServerContext* /*context*/,
+                                                    const v1::ForecastStaffingRequest* request,
+                                                    v1::ForecastStaffingResponse* response) {
+  absl::StatusOr<v1::ForecastStaffingResponse> result = analytics::ForecastStaffing(*request);
+  if (!result.ok()) return common::ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace contactcentre::analytics

@@ -1,0 +1,19 @@
+// The gRPC adapter of the analytics service: each implemented method converts its request to a
+// call of the staffing functions or the metrics store and the absl::Status to a grpc::Status.
+// Methods not implemented yet (see docs/analytics.md) answer UNIMPLEMENTED.
+#pragma once
+
+#include "contactcentre/analytics/v1/analytics_service.grpc.pb.h"
+
+namespace contactcentre::analytics {
+
+class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
+ public:
+  AnalyticsGrpcService() = default;
+
+  grpc::Status ForecastStaffing(grpc::ServerContext* context,
+                                const v1::ForecastStaffingRequest* request,
+                                v1::ForecastStaffingResponse* response) override;
+};
+
+}  // namespace contactcentre::analytics
