@@ -14,4 +14,14 @@ grpc::Status AnalyticsGrpcService::ForecastStaffing(grpc::ServerContext* /*conte
   return grpc::Status::OK;
 }
 
+grpc::Status AnalyticsGrpcService::GetCurrentMetrics(grpc::ServerContext* /*context*/,
+                                                     const v1::GetCurrentMetricsRequest* request,
+                                                     v1::GetCurrentMetricsResponse* response) {
+  absl::StatusOr<v1::GetCurrentMetricsResponse> result =
+      metrics_.CurrentMetrics(*request, absl::Now());
+  if (!result.ok()) return common::ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
 }  // namespace contactcentre::analytics

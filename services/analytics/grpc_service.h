@@ -4,16 +4,23 @@
 #pragma once
 
 #include "contactcentre/analytics/v1/analytics_service.grpc.pb.h"
+#include "services/analytics/metrics_store.h"
 
 namespace contactcentre::analytics {
 
 class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
  public:
-  AnalyticsGrpcService() = default;
+  explicit AnalyticsGrpcService(MetricsStore* metrics) : metrics_(*metrics) {}
 
   grpc::Status ForecastStaffing(grpc::ServerContext* context,
                                 const v1::ForecastStaffingRequest* request,
                                 v1::ForecastStaffingResponse* response) override;
+  grpc::Status GetCurrentMetrics(grpc::ServerContext* context,
+                                 const v1::GetCurrentMetricsRequest* request,
+                                 v1::GetCurrentMetricsResponse* response) override;
+
+ private:
+  MetricsStore& metrics_;
 };
 
 }  // namespace contactcentre::analytics

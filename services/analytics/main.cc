@@ -4,8 +4,18 @@
 // The contract (proto/contactcentre/analytics/v1) is served in full; what is built so far is
 // listed in docs/analytics.md, the other methods answer UNIMPLEMENTED. Run with --help for the
 // flags.
+#include "absl/flags/flag.h"
 #include "common/service_main.h"
 #include "services/analytics/module.h"
+#include "services/analytics/schema.h"
+
+ABSL_FLAG(std::string, site_time_zone, "Europe/Moscow",
+          "IANA time zone of the site: the TODAY window starts at its local midnight");
+ABSL_FLAG(absl::Duration, service_level_threshold, absl::Seconds(20),
+          "service level threshold T of every queue (per-queue settings are not built yet)");
+ABSL_FLAG(absl::Duration, short_abandon_threshold, absl::Seconds(5),
+          "abandons shorter than this are short abandons, left out of service level and "
+          "abandonment figures; 0 disables the exclusion");
 
 namespace contactcentre::analytics {
 namespace {
@@ -16,6 +26,7 @@ const common::ServiceSpec kSpec = {
         "Analytics service of the contact-centre suite: live metrics streamed to dashboards, "
         "15-minute intervals, reports and Erlang C staffing.",
     .default_port = 50055,
+    .migrations = &SchemaMigrations(),
 };
 
 }  // namespace
@@ -27,6 +38,21 @@ int main(int argc, char** argv) {
       argc, argv, kSpec,
       [](contactcentre::common::ServiceContext& context)
           -> absl::StatusOr<std::unique_ptr<contactcentre::common::ServiceModule>> {
-        return std::make_unique<AnalyticsModule>(context);
+        AnalyticsModuleOptions options;
+        if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_site_time_zone),
+                                &options.metrics.site_time_zone)) {
+          return absl::InvalidArgumentError("--site_time_zone: unknown IANA time zone");
+        }
+        options.metrics.thresholds.service_level = absl::GetFlag(FLAGS_service_level_threshold);
+        options.metrics.thresholds.short_abandon = absl::GetFlag(FLAGS_short_abandon_threshold);
+        if (options.metrics.thresholds.service_level < absl::Seconds(1) ||
+            options.metrics.thresholds.service_level > absl::Hours(1)) {
+          return absl::InvalidArgumentError("--service_level_threshold: must be 1s..1h");
+        }
+        if (options.metrics.thresholds.short_abandon < absl::ZeroDuration() ||
+            options.metrics.thresholds.short_abandon > absl::Seconds(60)) {
+          return absl::InvalidArgumentError("--short_abandon_threshold: must be 0..60s");
+        }
+        return std::make_unique<AnalyticsModule>(context, std::move(options));
       });
 }

@@ -1,23 +1,45 @@
-// The analytics service as a ServiceModule (common/service_main.h): the gRPC service.
+// The analytics service as a ServiceModule (common/service_main.h): the gRPC service, the
+// metrics store and the consumer of the site's event stream (group "analytics").
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "common/event_stream.h"
 #include "common/service_main.h"
 #include "services/analytics/grpc_service.h"
+#include "services/analytics/metrics_store.h"
 
 namespace contactcentre::analytics {
 
+struct AnalyticsModuleOptions {
+  // Time zone of the TODAY window; thresholds of every queue.
+  MetricsStoreOptions metrics;
+  // How long one read of the event stream blocks (and so how long stopping may take).
+  absl::Duration event_read_block = absl::Seconds(1);
+  // Entries pending this long with a consumer are taken over (a dead replica's work).
+  absl::Duration claim_min_idle = absl::Seconds(30);
+};
+
 class AnalyticsModule final : public common::ServiceModule {
  public:
-  explicit AnalyticsModule(common::ServiceContext& context);
+  // options.metrics.site is taken from the context.
+  AnalyticsModule(common::ServiceContext& context, AnalyticsModuleOptions options);
+  ~AnalyticsModule() override;
 
   std::vector<grpc::Service*> GrpcServices() override;
   std::vector<std::string> HealthServiceNames() override;
+  // Starts the consumer of the site's event stream.
+  void OnReady() override;
+  void OnShutdown() override;
+
+  MetricsStore& metrics() { return metrics_; }
+  common::EventConsumer& consumer() { return consumer_; }
 
  private:
+  MetricsStore metrics_;
   AnalyticsGrpcService service_;
+  common::EventConsumer consumer_;
 };
 
 }  // namespace contactcentre::analytics

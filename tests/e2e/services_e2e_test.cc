@@ -64,7 +64,9 @@ const ServiceCase kServices[] = {
      grpc::StatusCode::INVALID_ARGUMENT},
     {"analytics",
      {"contactcentre.analytics.v1.AnalyticsService"},
-     "/contactcentre.analytics.v1.AnalyticsService/GetCurrentMetrics"},
+     "/contactcentre.analytics.v1.AnalyticsService/ForecastStaffing",
+     // A workload is required.
+     grpc::StatusCode::INVALID_ARGUMENT},
 };
 
 class ServiceProcess {

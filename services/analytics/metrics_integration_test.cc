@@ -1,0 +1,302 @@
+// Live figures from scripted event sequences on the real Redis stream and PostgreSQL: every
+// expected figure is worked out by hand in the comments; a replayed stream changes nothing; a
+// dead replica's pending events are taken over.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/event_stream.h"
+#include "common/pg_util.h"
+#include "services/analytics/testing/analytics_test_env.h"
+
+namespace contactcentre::analytics {
+namespace {
+
+using events::v1::Event;
+using testing::AnalyticsTestEnv;
+using testing::Context;
+
+google::protobuf::Duration Secs(double seconds) {
+  google::protobuf::Duration duration;
+  duration.set_seconds(static_cast<int64_t>(seconds));
+  duration.set_nanos(static_cast<int32_t>((seconds - static_cast<int64_t>(seconds)) * 1e9));
+  return duration;
+}
+
+// Builds the call events of a scripted sequence, each at a time before the test's start.
+class Script {
+ public:
+  explicit Script(absl::Time now) : now_(now) {}
+
+  Event& Add(absl::Duration ago) {
+    events_.emplace_back();
+    *events_.back().mutable_occurred_at() = common::TimestampFromTime(now_ - ago);
+    return events_.back();
+  }
+  events::v1::CallContext* Context(events::v1::CallContext* context, const std::string& call,
+                                   const std::string& queue, bool outbound = false) {
+    context->set_call(absl::StrCat("calls/", call));
+    context->set_queue(absl::StrCat("queues/", queue));
+    context->set_direction(outbound ? calls::v1::CALL_DIRECTION_OUTBOUND
+                                    : calls::v1::CALL_DIRECTION_INBOUND);
+    context->set_chain_root(context->call());
+    return context;
+  }
+  void Queued(const std::string& call, const std::string& queue, absl::Duration ago,
+              bool requeued = false, bool outbound = false) {
+    events::v1::CallQueued* queued = Add(ago).mutable_call_queued();
+    Context(queued->mutable_call(), call, queue, outbound);
+    queued->set_requeued(requeued);
+  }
+  void Connected(const std::string& call, const std::string& queue, absl::Duration ago, double wait,
+                 bool outbound = false) {
+    events::v1::CallConnected* connected = Add(ago).mutable_call_connected();
+    Context(connected->mutable_call(), call, queue, outbound);
+    *connected->mutable_wait_time() = Secs(wait);
+  }
+  void Abandoned(const std::string& call, const std::string& queue, absl::Duration ago,
+                 double wait) {
+    events::v1::CallAbandoned* abandoned = Add(ago).mutable_call_abandoned();
+    Context(abandoned->mutable_call(), call, queue);
+    *abandoned->mutable_wait_time() = Secs(wait);
+  }
+  void Completed(const std::string& call, const std::string& queue, absl::Duration ago, double talk,
+                 double hold, double wrap_up) {
+    events::v1::CallCompleted* completed = Add(ago).mutable_call_completed();
+    Context(completed->mutable_call(), call, queue);
+    *completed->mutable_talk_time() = Secs(talk);
+    *completed->mutable_hold_time() = Secs(hold);
+    *completed->mutable_wrap_up_time() = Secs(wrap_up);
+  }
+  void Transferred(const std::string& call, const std::string& queue, absl::Duration ago) {
+    events::v1::CallTransferred* transferred = Add(ago).mutable_call_transferred();
+    Context(transferred->mutable_call(), call, queue);
+    transferred->set_new_call("calls/next");
+  }
+  void WrapUpTimedOut(const std::string& call, const std::string& queue, absl::Duration ago) {
+    Context(Add(ago).mutable_wrap_up_timed_out()->mutable_call(), call, queue);
+  }
+  std::vector<Event>& events() { return events_; }
+
+ private:
+  const absl::Time now_;
+  std::vector<Event> events_;
+};
+
+// The scripted day: T = 20 s, short abandons < 5 s. Queue q1 in the last 15 minutes:
+//   c1 queued, answered after 10 s, completed: talk 100 + hold 20 + wrap-up 30 = 150 s
+//   c2 queued, answered after 30 s, completed: 200 + 0 + 10 = 210 s, transferred
+//   c3 queued, abandoned after 3 s (short abandon)
+//   c4 queued, abandoned after 15 s (within T)
+//   c5 queued, abandoned after 40 s (after T)
+//   c6 queued, answered after exactly 20 s (within T), wrap-up timed out
+//   c7 queued, requeued (not offered again), answered after 5 s
+//   c9 outbound in q1: queued and answered after 50 s; outbound calls are left out
+// and 40 minutes ago: c10 queued, answered after 60 s. Queue q2: c8 queued, answered after 0 s.
+void ScriptTheDay(Script& s) {
+  const absl::Duration m = absl::Minutes(1);
+  s.Queued("c10", "q1", 41 * m);
+  s.Connected("c10", "q1", 40 * m, 60);
+  s.Queued("c1", "q1", 10 * m);
+  s.Connected("c1", "q1", 10 * m - absl::Seconds(10), 10);
+  s.Queued("c2", "q1", 9 * m);
+  s.Connected("c2", "q1", 9 * m - absl::Seconds(30), 30);
+  s.Queued("c3", "q1", 8 * m);
+  s.Abandoned("c3", "q1", 8 * m - absl::Seconds(3), 3);
+  s.Queued("c4", "q1", 8 * m);
+  s.Abandoned("c4", "q1", 8 * m - absl::Seconds(15), 15);
+  s.Queued("c5", "q1", 7 * m);
+  s.Abandoned("c5", "q1", 7 * m - absl::Seconds(40), 40);
+  s.Queued("c6", "q1", 6 * m);
+  s.Connected("c6", "q1", 6 * m - absl::Seconds(20), 20);
+  s.Queued("c7", "q1", 6 * m);
+  s.Queued("c7", "q1", 5 * m, /*requeued=*/true);
+  s.Connected("c7", "q1", 5 * m - absl::Seconds(5), 5);
+  s.Queued("c8", "q2", 5 * m);
+  s.Connected("c8", "q2", 5 * m, 0);
+  s.Queued("c9", "q1", 5 * m, false, /*outbound=*/true);
+  s.Connected("c9", "q1", 4 * m, 50, /*outbound=*/true);
+  s.Completed("c1", "q1", 4 * m, 100, 20, 30);
+  s.Transferred("c2", "q1", 3 * m);
+  s.Completed("c2", "q1", 2 * m, 200, 0, 10);
+  s.WrapUpTimedOut("c6", "q1", 1 * m);
+}
+
+// value (or -1 when unset), numerator and denominator of each metric of an entity in a window.
+using Figures = std::map<std::string, std::vector<double>>;
+
+Figures FiguresOf(const v1::GetCurrentMetricsResponse& response, const std::string& entity,
+                  v1::MetricWindow window) {
+  Figures figures;
+  for (const v1::EntityMetrics& metrics : response.entities()) {
+    if (metrics.entity() != entity) continue;
+    for (const v1::MetricValue& value : metrics.values()) {
+      if (value.window() != window) continue;
+      figures[value.metric()] = {value.has_value() ? value.value() : -1, value.numerator(),
+                                 value.denominator()};
+    }
+  }
+  return figures;
+}
+
+absl::StatusOr<v1::GetCurrentMetricsResponse> Current(AnalyticsTestEnv& env,
+                                                      v1::GetCurrentMetricsRequest request = {}) {
+  v1::GetCurrentMetricsResponse response;
+  grpc::Status status = env.analytics().GetCurrentMetrics(Context().get(), request, &response);
+  if (!status.ok())
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  return response;
+}
+
+void ExpectTheDay(const v1::GetCurrentMetricsResponse& response, const std::string& site) {
+  const Figures q1 = FiguresOf(response, "queues/q1", v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  ASSERT_FALSE(q1.empty());
+  EXPECT_EQ(q1.at("offered")[0], 7);                     // c1..c7, c7's requeue not counted again
+  EXPECT_EQ(q1.at("answered")[0], 4);                    // c1, c2, c6, c7
+  EXPECT_EQ(q1.at("answered_within_threshold")[0], 3);   // c1 (10 s), c6 (20 s), c7 (5 s)
+  EXPECT_EQ(q1.at("abandoned")[0], 2);                   // c4, c5
+  EXPECT_EQ(q1.at("short_abandoned")[0], 1);             // c3
+  EXPECT_EQ(q1.at("abandoned_within_threshold")[0], 1);  // c4
+  // Service level: 3 answered within T / (4 answered + 1 abandoned after T) = 0.6.
+  EXPECT_EQ(q1.at("service_level"), (std::vector<double>{0.6, 3, 5}));
+  // ASA: (10 + 30 + 20 + 5) / 4 = 16.25 s.
+  EXPECT_EQ(q1.at("asa"), (std::vector<double>{16.25, 65, 4}));
+  // AHT: (150 + 210) / 2 = 180 s.
+  EXPECT_EQ(q1.at("aht"), (std::vector<double>{180, 360, 2}));
+  EXPECT_EQ(q1.at("handled")[0], 2);
+  // Abandonment: 2 / (7 offered - 1 short abandon) = 1/3.
+  EXPECT_NEAR(q1.at("abandonment_rate")[0], 1.0 / 3, 1e-12);
+  EXPECT_EQ(q1.at("transfers")[0], 1);         // c2
+  EXPECT_EQ(q1.at("missing_wrap_ups")[0], 1);  // c6
+
+  // The last hour adds c10 (answered after 60 s): SL 3 / (5 + 1) = 0.5, ASA 125 / 5 = 25 s.
+  const Figures q1_hour = FiguresOf(response, "queues/q1", v1::METRIC_WINDOW_ROLLING_60_MINUTES);
+  EXPECT_EQ(q1_hour.at("offered")[0], 8);
+  EXPECT_EQ(q1_hour.at("service_level"), (std::vector<double>{0.5, 3, 6}));
+  EXPECT_EQ(q1_hour.at("asa"), (std::vector<double>{25, 125, 5}));
+
+  // q2: one call answered at once; nothing abandoned or handled, so AHT is undefined.
+  const Figures q2 = FiguresOf(response, "queues/q2", v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  EXPECT_EQ(q2.at("offered")[0], 1);
+  EXPECT_EQ(q2.at("service_level"), (std::vector<double>{1, 1, 1}));
+  EXPECT_EQ(q2.at("aht"), (std::vector<double>{-1, 0, 0}));
+
+  // The site sums both queues: SL (3 + 1) / (5 + 1), ASA 65 / 5 = 13 s.
+  const Figures all =
+      FiguresOf(response, absl::StrCat("sites/", site), v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  EXPECT_EQ(all.at("offered")[0], 8);
+  EXPECT_EQ(all.at("service_level")[1], 4);
+  EXPECT_EQ(all.at("service_level")[2], 6);
+  EXPECT_EQ(all.at("asa"), (std::vector<double>{13, 65, 5}));
+}
+
+TEST(AnalyticsMetricsIntegrationTest, ScriptedEventsGiveTheHandWorkedFigures) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  Script script(absl::Now());
+  ScriptTheDay(script);
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+  absl::StatusOr<int> applied = (*env)->Drain();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, static_cast<int>(script.events().size()));
+
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->entities_size(), 3);  // the site, then q1 and q2
+  EXPECT_EQ(response->entities(0).scope(), v1::SCOPE_TYPE_SITE);
+  ExpectTheDay(*response, (*env)->site());
+  const v1::MetricValue& sl = response->entities(1).values(0);
+  EXPECT_FALSE(sl.definition().empty());
+  EXPECT_TRUE(sl.has_data_time());
+
+  // Every event delivered again (the same ids, as after a crash before the acknowledgement)
+  // changes nothing.
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+  applied = (*env)->Drain();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, static_cast<int>(script.events().size()));  // acknowledged, not re-applied
+  response = Current(**env);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ExpectTheDay(*response, (*env)->site());
+
+  // A filter: one queue, two metrics, one window.
+  v1::GetCurrentMetricsRequest request;
+  request.mutable_filter()->mutable_entities()->add_queues("queues/q2");
+  request.mutable_filter()->add_metrics("offered");
+  request.mutable_filter()->add_metrics("metricDefinitions/asa.standard.v1");
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_30_MINUTES);
+  request.set_include_definitions(true);
+  response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->entities_size(), 1);
+  EXPECT_EQ(response->entities(0).entity(), "queues/q2");
+  ASSERT_EQ(response->entities(0).values_size(), 2);
+  EXPECT_EQ(response->definitions_size(), 2);
+}
+
+TEST(AnalyticsMetricsIntegrationTest, ADeadReplicasPendingEventsAreTakenOver) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  Script script(absl::Now());
+  script.Queued("d1", "q1", absl::Minutes(2));
+  script.Connected("d1", "q1", absl::Minutes(1), 12);
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+  // Another replica of the group reads both events and dies before acknowledging them.
+  auto read = (*env)->redis().Command({"XREADGROUP", "GROUP", "analytics", "doomed", "COUNT", "10",
+                                       "STREAMS", common::EventStreamKey((*env)->site()), ">"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  absl::StatusOr<int> applied = (*env)->Drain();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 0);  // not idle long enough yet
+  absl::SleepFor(absl::Milliseconds(250));
+  applied = (*env)->Drain();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 2);
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env);
+  ASSERT_TRUE(response.ok()) << response.status();
+  const Figures q1 = FiguresOf(*response, "queues/q1", v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  EXPECT_EQ(q1.at("offered")[0], 1);
+  EXPECT_EQ(q1.at("asa"), (std::vector<double>{12, 12, 1}));
+}
+
+TEST(AnalyticsMetricsIntegrationTest, BadFiltersNameTheField) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  struct Case {
+    absl::StatusCode code;
+    const char* field;
+    void (*change)(v1::MetricsFilter&);
+  };
+  const Case cases[] = {
+      {absl::StatusCode::kInvalidArgument, "filter.metrics[1]",
+       [](v1::MetricsFilter& f) {
+         f.add_metrics("asa");
+         f.add_metrics("sla");
+       }},
+      {absl::StatusCode::kInvalidArgument, "filter.entities.queues[0]",
+       [](v1::MetricsFilter& f) { f.mutable_entities()->add_queues("q1"); }},
+      {absl::StatusCode::kInvalidArgument, "filter.entities.sites[0]",
+       [](v1::MetricsFilter& f) { f.mutable_entities()->add_sites("msk"); }},
+      {absl::StatusCode::kInvalidArgument, "filter.windows[0]",
+       [](v1::MetricsFilter& f) { f.add_windows(v1::METRIC_WINDOW_REPORT_PERIOD); }},
+      {absl::StatusCode::kUnimplemented, "filter.entities.teams",
+       [](v1::MetricsFilter& f) { f.mutable_entities()->add_teams("teams/t1"); }},
+      {absl::StatusCode::kUnimplemented, "filter.metrics[0]",
+       [](v1::MetricsFilter& f) { f.add_metrics("nps"); }},
+  };
+  for (const Case& c : cases) {
+    v1::GetCurrentMetricsRequest request;
+    c.change(*request.mutable_filter());
+    absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env, request);
+    EXPECT_EQ(response.status().code(), c.code) << c.field << ": " << response.status();
+    EXPECT_TRUE(absl::StartsWith(response.status().message(), c.field))
+        << c.field << ": " << response.status();
+  }
+}
+
+}  // namespace
+}  // namespace contactcentre::analytics

@@ -1,0 +1,377 @@
+#include "services/analytics/metrics_store.h"
+
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/idempotency.h"
+#include "common/pg_util.h"
+#include "common/status.h"
+
+namespace contactcentre::analytics {
+namespace {
+
+using events::v1::Event;
+
+constexpr absl::string_view kUpsertFacts = R"sql(
+INSERT INTO call_facts AS f (site, call_id, queue, team, operator, outbound, offered_at,
+                             answered_at, answer_wait_seconds, abandoned_at,
+                             abandon_wait_seconds, handled_at, handle_seconds, transferred_at,
+                             wrap_up_timed_out_at)
+VALUES ($1, $2, $3, $4, $5, $6,
+        to_timestamp(NULLIF($7::bigint, 0)::float8 / 1e6),
+        to_timestamp(NULLIF($8::bigint, 0)::float8 / 1e6), NULLIF($9::float8, -1),
+        to_timestamp(NULLIF($10::bigint, 0)::float8 / 1e6), NULLIF($11::float8, -1),
+        to_timestamp(NULLIF($12::bigint, 0)::float8 / 1e6), NULLIF($13::float8, -1),
+        to_timestamp(NULLIF($14::bigint, 0)::float8 / 1e6),
+        to_timestamp(NULLIF($15::bigint, 0)::float8 / 1e6))
+ON CONFLICT (site, call_id) DO UPDATE SET
+  queue = CASE WHEN f.queue <> '' THEN f.queue ELSE EXCLUDED.queue END,
+  team = CASE WHEN EXCLUDED.team <> '' THEN EXCLUDED.team ELSE f.team END,
+  operator = CASE WHEN EXCLUDED.operator <> '' THEN EXCLUDED.operator ELSE f.operator END,
+  outbound = f.outbound OR EXCLUDED.outbound,
+  offered_at = COALESCE(f.offered_at, EXCLUDED.offered_at),
+  answered_at = COALESCE(f.answered_at, EXCLUDED.answered_at),
+  answer_wait_seconds = COALESCE(f.answer_wait_seconds, EXCLUDED.answer_wait_seconds),
+  abandoned_at = COALESCE(f.abandoned_at, EXCLUDED.abandoned_at),
+  abandon_wait_seconds = COALESCE(f.abandon_wait_seconds, EXCLUDED.abandon_wait_seconds),
+  handled_at = COALESCE(f.handled_at, EXCLUDED.handled_at),
+  handle_seconds = COALESCE(f.handle_seconds, EXCLUDED.handle_seconds),
+  transferred_at = COALESCE(f.transferred_at, EXCLUDED.transferred_at),
+  wrap_up_timed_out_at = COALESCE(f.wrap_up_timed_out_at, EXCLUDED.wrap_up_timed_out_at)
+)sql";
+
+// Per queue and for the whole site (queue NULL) over the window [$2, now]: $3 = T and $4 = the
+// short abandon threshold, in seconds.
+constexpr absl::string_view kWindowCounts = R"sql(
+WITH w AS (SELECT to_timestamp($2::float8 / 1e6) AS s)
+SELECT queue,
+  count(*) FILTER (WHERE offered_at >= w.s),
+  count(*) FILTER (WHERE answered_at >= w.s),
+  count(*) FILTER (WHERE answered_at >= w.s AND answer_wait_seconds <= $3::float8),
+  COALESCE(sum(answer_wait_seconds) FILTER (WHERE answered_at >= w.s), 0),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= $4::float8),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds < $4::float8),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= $4::float8
+                   AND abandon_wait_seconds <= $3::float8),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= $4::float8
+                   AND abandon_wait_seconds > $3::float8),
+  count(*) FILTER (WHERE handled_at >= w.s),
+  COALESCE(sum(handle_seconds) FILTER (WHERE handled_at >= w.s), 0),
+  count(*) FILTER (WHERE transferred_at >= w.s),
+  count(*) FILTER (WHERE wrap_up_timed_out_at >= w.s)
+FROM call_facts, w
+WHERE site = $1 AND queue <> '' AND NOT outbound
+  AND greatest(offered_at, answered_at, abandoned_at, handled_at, transferred_at,
+               wrap_up_timed_out_at) >= w.s
+GROUP BY GROUPING SETS ((queue), ())
+)sql";
+
+double Seconds(const google::protobuf::Duration& duration) {
+  return static_cast<double>(duration.seconds()) + duration.nanos() / 1e9;
+}
+
+int64_t EventMicros(const Event& event) {
+  return event.has_occurred_at() ? common::MicrosFromTimestamp(event.occurred_at())
+                                 : absl::ToUnixMicros(absl::Now());
+}
+
+// The columns one event sets; 0 (times) and -1 (seconds) mean "not set by this event".
+struct FactUpdate {
+  const events::v1::CallContext* call = nullptr;
+  int64_t offered_at = 0;
+  int64_t answered_at = 0;
+  double answer_wait = -1;
+  int64_t abandoned_at = 0;
+  double abandon_wait = -1;
+  int64_t handled_at = 0;
+  double handle_seconds = -1;
+  int64_t transferred_at = 0;
+  int64_t wrap_up_timed_out_at = 0;
+};
+
+// The facts an event sets; nullopt-like (call == nullptr) for events that change no figure.
+FactUpdate UpdateOf(const Event& event) {
+  FactUpdate update;
+  const int64_t at = EventMicros(event);
+  switch (event.payload_case()) {
+    case Event::kCallOffered:
+      update.call = &event.call_offered().call();
+      break;
+    case Event::kCallQueued:
+      update.call = &event.call_queued().call();
+      if (!event.call_queued().requeued()) update.offered_at = at;
+      break;
+    case Event::kCallConnected:
+      update.call = &event.call_connected().call();
+      update.answered_at = at;
+      update.answer_wait = Seconds(event.call_connected().wait_time());
+      break;
+    case Event::kCallAbandoned:
+      update.call = &event.call_abandoned().call();
+      update.abandoned_at = at;
+      update.abandon_wait = Seconds(event.call_abandoned().wait_time());
+      break;
+    case Event::kCallCompleted: {
+      const events::v1::CallCompleted& completed = event.call_completed();
+      update.call = &completed.call();
+      update.handled_at = at;
+      update.handle_seconds = Seconds(completed.talk_time()) + Seconds(completed.hold_time()) +
+                              Seconds(completed.wrap_up_time());
+      break;
+    }
+    case Event::kCallTransferred:
+      update.call = &event.call_transferred().call();
+      update.transferred_at = at;
+      break;
+    case Event::kWrapUpTimedOut:
+      update.call = &event.wrap_up_timed_out().call();
+      update.wrap_up_timed_out_at = at;
+      break;
+    default:
+      break;
+  }
+  if (update.call != nullptr && update.call->call().empty()) update.call = nullptr;
+  return update;
+}
+
+// "queues/{id}" (or "sites/{site}") with a non-empty id of safe characters.
+bool ValidName(absl::string_view name, absl::string_view prefix) {
+  if (!absl::StartsWith(name, prefix)) return false;
+  absl::string_view id = name.substr(prefix.size());
+  if (id.empty() || id.size() > 200) return false;
+  for (char c : id) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+          c == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
+}
+
+struct Selection {
+  bool site = false;
+  bool all_queues = false;
+  std::set<std::string> queues;
+  std::vector<std::string> metrics;  // keys, in the catalogue's order
+  std::vector<v1::MetricWindow> windows;
+};
+
+absl::StatusOr<Selection> SelectionOf(const v1::MetricsFilter& filter, const std::string& site) {
+  Selection selection;
+  const v1::EntityFilter& entities = filter.entities();
+  if (!entities.teams().empty()) {
+    return absl::UnimplementedError("filter.entities.teams: team figures are not built yet");
+  }
+  if (!entities.operators().empty()) {
+    return absl::UnimplementedError(
+        "filter.entities.operators: operator figures are not built yet");
+  }
+  const std::string own_site = absl::StrCat("sites/", site);
+  bool own_site_allowed = entities.sites().empty();
+  for (int i = 0; i < entities.sites_size(); ++i) {
+    const std::string& name = entities.sites(i);
+    if (name != "sites/-" && !ValidName(name, "sites/")) {
+      return Invalid(absl::StrCat("filter.entities.sites[", i, "]"),
+                     absl::StrCat("malformed site name \"", name, "\""));
+    }
+    if (name == "sites/-" || name == own_site) own_site_allowed = true;
+  }
+  for (int i = 0; i < entities.queues_size(); ++i) {
+    const std::string& name = entities.queues(i);
+    if (name == "queues/-") {
+      selection.all_queues = true;
+    } else if (ValidName(name, "queues/")) {
+      selection.queues.insert(name);
+    } else {
+      return Invalid(absl::StrCat("filter.entities.queues[", i, "]"),
+                     absl::StrCat("malformed queue name \"", name, "\""));
+    }
+  }
+  if (entities.sites().empty() && entities.queues().empty()) {
+    selection.site = true;
+    selection.all_queues = true;
+  } else {
+    selection.site = !entities.sites().empty() && own_site_allowed;
+    if (!own_site_allowed) {
+      // Another site's figures are kept by that site's replicas.
+      selection.all_queues = false;
+      selection.queues.clear();
+    }
+  }
+  std::set<std::string> wanted;
+  for (int i = 0; i < filter.metrics_size(); ++i) {
+    std::string key = filter.metrics(i);
+    if (absl::StartsWith(key, "metricDefinitions/")) {
+      bool found = false;
+      for (const BuiltMetric& metric : BuiltMetrics()) {
+        if (metric.definition.name() == key) {
+          key = metric.key;
+          found = true;
+        }
+      }
+      if (!found) {
+        return Invalid(absl::StrCat("filter.metrics[", i, "]"),
+                       absl::StrCat("unknown or not yet computed definition \"", key, "\""));
+      }
+    } else if (!IsContractMetric(key)) {
+      return Invalid(absl::StrCat("filter.metrics[", i, "]"),
+                     absl::StrCat("unknown metric \"", key, "\""));
+    }
+    bool built = false;
+    for (const BuiltMetric& metric : BuiltMetrics()) built = built || key == metric.key;
+    if (!built) {
+      return absl::UnimplementedError(
+          absl::StrCat("filter.metrics[", i, "]: metric \"", key, "\" is not computed yet"));
+    }
+    wanted.insert(key);
+  }
+  for (const BuiltMetric& metric : BuiltMetrics()) {
+    if (wanted.empty() || wanted.contains(metric.key)) selection.metrics.push_back(metric.key);
+  }
+  std::set<int> windows;
+  for (int i = 0; i < filter.windows_size(); ++i) {
+    const v1::MetricWindow window = filter.windows(i);
+    if (window == v1::METRIC_WINDOW_UNSPECIFIED || window == v1::METRIC_WINDOW_REPORT_PERIOD ||
+        !v1::MetricWindow_IsValid(window)) {
+      return Invalid(absl::StrCat("filter.windows[", i, "]"), "not a live window");
+    }
+    windows.insert(window);
+  }
+  for (v1::MetricWindow window :
+       {v1::METRIC_WINDOW_ROLLING_15_MINUTES, v1::METRIC_WINDOW_ROLLING_30_MINUTES,
+        v1::METRIC_WINDOW_ROLLING_60_MINUTES, v1::METRIC_WINDOW_TODAY}) {
+    if (windows.empty() || windows.contains(window)) selection.windows.push_back(window);
+  }
+  return selection;
+}
+
+absl::Time WindowStart(v1::MetricWindow window, absl::Time now, absl::TimeZone zone) {
+  switch (window) {
+    case v1::METRIC_WINDOW_ROLLING_15_MINUTES:
+      return now - absl::Minutes(15);
+    case v1::METRIC_WINDOW_ROLLING_30_MINUTES:
+      return now - absl::Minutes(30);
+    case v1::METRIC_WINDOW_ROLLING_60_MINUTES:
+      return now - absl::Minutes(60);
+    default: {
+      const absl::CivilDay today = absl::ToCivilDay(now, zone);
+      return absl::FromCivil(today, zone);
+    }
+  }
+}
+
+WindowCounts CountsOf(const pqxx::row& row) {
+  WindowCounts c;
+  c.offered = row[1].as<int64_t>();
+  c.answered = row[2].as<int64_t>();
+  c.answered_within_threshold = row[3].as<int64_t>();
+  c.answer_wait_seconds = row[4].as<double>();
+  c.abandoned = row[5].as<int64_t>();
+  c.short_abandoned = row[6].as<int64_t>();
+  c.abandoned_within_threshold = row[7].as<int64_t>();
+  c.abandoned_after_threshold = row[8].as<int64_t>();
+  c.handled = row[9].as<int64_t>();
+  c.handle_seconds = row[10].as<double>();
+  c.transfers = row[11].as<int64_t>();
+  c.missing_wrap_ups = row[12].as<int64_t>();
+  return c;
+}
+
+}  // namespace
+
+MetricsStore::MetricsStore(common::PgPool* pg, MetricsStoreOptions options)
+    : pg_(*pg), options_(std::move(options)) {}
+
+absl::Status MetricsStore::ApplyEvent(const Event& event) {
+  const FactUpdate update = UpdateOf(event);
+  if (update.call == nullptr) return absl::OkStatus();
+  const std::string site = event.site().empty() ? options_.site : event.site();
+  const events::v1::CallContext& call = *update.call;
+  return pg_.Transact([&](pqxx::work& txn) -> absl::Status {
+    if (!event.id().empty()) {
+      CC_ASSIGN_OR_RETURN(bool first, common::MarkEventApplied(txn, event.id()));
+      if (!first) return absl::OkStatus();
+    }
+    txn.exec_params(std::string(kUpsertFacts), site, call.call(), call.queue(), call.team(),
+                    call.operator_(), call.direction() == calls::v1::CALL_DIRECTION_OUTBOUND,
+                    update.offered_at, update.answered_at, update.answer_wait, update.abandoned_at,
+                    update.abandon_wait, update.handled_at, update.handle_seconds,
+                    update.transferred_at, update.wrap_up_timed_out_at);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
+    const v1::GetCurrentMetricsRequest& request, absl::Time now) const {
+  CC_ASSIGN_OR_RETURN(Selection selection, SelectionOf(request.filter(), options_.site));
+  v1::GetCurrentMetricsResponse response;
+  *response.mutable_data_time() = common::TimestampFromTime(now);
+  if (request.include_definitions()) {
+    for (const BuiltMetric& metric : BuiltMetrics()) {
+      for (const std::string& key : selection.metrics) {
+        if (key == metric.key) *response.add_definitions() = metric.definition;
+      }
+    }
+  }
+  if (!selection.site && !selection.all_queues && selection.queues.empty()) return response;
+
+  // Counts per window, per queue ("" for the site).
+  std::map<std::string, std::map<int, WindowCounts>> counts;
+  for (const std::string& queue : selection.queues) counts[queue];
+  CC_RETURN_IF_ERROR(pg_.Query([&](pqxx::nontransaction& query) -> absl::Status {
+    for (v1::MetricWindow window : selection.windows) {
+      const absl::Time start = WindowStart(window, now, options_.site_time_zone);
+      pqxx::result rows =
+          query.exec_params(std::string(kWindowCounts), options_.site, absl::ToUnixMicros(start),
+                            absl::ToDoubleSeconds(options_.thresholds.service_level),
+                            absl::ToDoubleSeconds(options_.thresholds.short_abandon));
+      for (const pqxx::row& row : rows) {
+        const std::string queue = row[0].is_null() ? "" : row[0].as<std::string>();
+        if (!queue.empty() && !selection.all_queues && !selection.queues.contains(queue)) continue;
+        if (queue.empty() && !selection.site) continue;
+        counts[queue][window] = CountsOf(row);
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (selection.site) counts[""];
+  const std::string site_name = absl::StrCat("sites/", options_.site);
+  for (const auto& [queue, by_window] : counts) {
+    v1::EntityMetrics* entity = response.add_entities();
+    entity->set_entity(queue.empty() ? site_name : queue);
+    entity->set_scope(queue.empty() ? v1::SCOPE_TYPE_SITE : v1::SCOPE_TYPE_QUEUE);
+    entity->set_site(site_name);
+    for (v1::MetricWindow window : selection.windows) {
+      auto found = by_window.find(window);
+      const WindowCounts window_counts = found == by_window.end() ? WindowCounts{} : found->second;
+      const auto start =
+          common::TimestampFromTime(WindowStart(window, now, options_.site_time_zone));
+      for (const std::string& key : selection.metrics) {
+        v1::MetricValue* value = entity->add_values();
+        *value = ValueOf(key, window_counts, options_.thresholds);
+        value->set_window(window);
+        *value->mutable_window_start() = start;
+        *value->mutable_data_time() = response.data_time();
+      }
+    }
+  }
+  // The site first, then queues by name.
+  if (selection.site && response.entities_size() > 1) {
+    std::stable_partition(
+        response.mutable_entities()->begin(), response.mutable_entities()->end(),
+        [](const v1::EntityMetrics& e) { return e.scope() == v1::SCOPE_TYPE_SITE; });
+  }
+  return response;
+}
+
+}  // namespace contactcentre::analytics
