@@ -719,6 +719,14 @@ absl::StatusOr<v1::Campaign> CampaignsGrpcService::ChangeState(
     changed->set_state(target);
     changed->set_changed_by(method == "StopCampaign" && request_id.empty() ? "services/calls" : "");
     CC_RETURN_IF_ERROR(Publish(txn, std::move(event)));
+    if (cancel_dials) {
+      // In this transaction: an adapter holding a dial hears of it even if this replica dies
+      // right after the commit (ready dials are no longer streamed either).
+      txn.exec_params(
+          "UPDATE dials SET cancel_requested = true WHERE campaign_id = $1::uuid AND state = "
+          "'sent'",
+          id);
+    }
     campaign.set_state(target);
     *campaign.mutable_update_time() = common::TimestampFromTime(Now());
     pqxx::result rows = txn.exec_params(
@@ -897,6 +905,9 @@ absl::StatusOr<v1::CampaignEntry> LoadEntryTx(pqxx::transaction_base& txn,
 }
 
 absl::StatusOr<v1::Campaign> CampaignForEntries(pqxx::work& txn, absl::string_view campaign_id) {
+  // Shared lock: the dialler's completion (FOR UPDATE) waits for entries being added.
+  txn.exec_params("SELECT 1 FROM campaigns WHERE id = $1::uuid FOR SHARE",
+                  std::string(campaign_id));
   CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaignTx(txn, campaign_id, false));
   if (campaign.state() == v1::CAMPAIGN_STATE_STOPPED ||
       campaign.state() == v1::CAMPAIGN_STATE_COMPLETED) {
@@ -1516,8 +1527,11 @@ grpc::Status CampaignsGrpcService::StreamDialRequests(
           if (room > 0) {
             dials = txn.exec_params(
                 "UPDATE dials SET state = 'sent', adapter = $1, sent_time = now() WHERE call_id IN "
-                "(SELECT call_id FROM dials WHERE state = 'ready' AND ($2 = '' OR site = $2) "
-                "ORDER BY create_time LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING request",
+                "(SELECT d.call_id FROM dials d WHERE d.state = 'ready' AND ($2 = '' OR d.site = "
+                "$2) "
+                "AND (d.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns c WHERE c.id = "
+                "d.campaign_id AND c.state = 2)) ORDER BY d.create_time LIMIT $3 FOR UPDATE OF d "
+                "SKIP LOCKED) RETURNING request",
                 adapter, request->site(), room);
           }
           return std::make_pair(cancellations, dials);
@@ -1670,6 +1684,12 @@ grpc::Status CampaignsGrpcService::CreateCallback(grpc::ServerContext*,
       return InvalidArgumentError("callback.note", "at most 2000 bytes");
     if (given.max_attempts() < 0 || given.max_attempts() > 20) {
       return InvalidArgumentError("callback.max_attempts", "must be 0..20");
+    }
+    if (given.grace_period().seconds() < 0 || given.grace_period().seconds() > 7 * 86400) {
+      return InvalidArgumentError("callback.grace_period", "must be 0 .. 7 days");
+    }
+    if (given.retry_interval().seconds() < 0 || given.retry_interval().seconds() > 7 * 86400) {
+      return InvalidArgumentError("callback.retry_interval", "must be 0 .. 7 days");
     }
     CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
     return pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::Callback> {
@@ -1837,6 +1857,12 @@ grpc::Status CampaignsGrpcService::UpdateCallback(grpc::ServerContext*,
         return InvalidArgumentError("callback.note", "at most 2000 bytes");
       if (merged.max_attempts() < 0 || merged.max_attempts() > 20) {
         return InvalidArgumentError("callback.max_attempts", "must be 0..20");
+      }
+      if (merged.grace_period().seconds() < 0 || merged.grace_period().seconds() > 7 * 86400) {
+        return InvalidArgumentError("callback.grace_period", "must be 0 .. 7 days");
+      }
+      if (merged.retry_interval().seconds() < 0 || merged.retry_interval().seconds() > 7 * 86400) {
+        return InvalidArgumentError("callback.retry_interval", "must be 0 .. 7 days");
       }
       txn.exec_params(
           "UPDATE callbacks SET operator_id = $2, due_time = to_timestamp($3::bigint / 1e6), "
@@ -2131,6 +2157,14 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
     return pg_->Transact([&](pqxx::work& txn) -> absl::Status {
       CC_ASSIGN_OR_RETURN(v1::Campaign locked, LoadCampaignTx(txn, campaign_id, true));
       if (locked.state() != v1::CAMPAIGN_STATE_RUNNING) return absl::OkStatus();
+      // Counted again under the lock: entries added since the first count keep it running.
+      if (txn.exec_params1(
+                 "SELECT count(*) FROM campaign_entries WHERE campaign_id = $1::uuid AND state IN "
+                 "(1, 2, 3)",
+                 std::string(campaign_id))[0]
+              .as<int64_t>() > 0) {
+        return absl::OkStatus();
+      }
       events::v1::Event event;
       auto* changed = event.mutable_campaign_state_changed();
       changed->set_campaign(locked.name());
@@ -2228,6 +2262,12 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
   }
   CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
     plans.clear();
+    // Paused or stopped meanwhile? The share lock orders this claim with ChangeState's update:
+    // a pause either sees these dials (and cancels them) or this claim sees the pause.
+    pqxx::result running =
+        txn.exec_params("SELECT 1 FROM campaigns WHERE id = $1::uuid AND state = 2 FOR SHARE",
+                        std::string(campaign_id));
+    if (running.empty()) return absl::OkStatus();
     pqxx::result entries = txn.exec_params(
         "SELECT id::text, customer_id, phone, attempt_count, body, state FROM campaign_entries "
         "WHERE campaign_id = $1::uuid AND state IN (1, 2) AND next_attempt_time <= now() ORDER "
@@ -2250,7 +2290,7 @@ absl::Status CampaignsGrpcService::DialCampaign(const v1::Campaign& campaign,
       txn.exec_params(
           "INSERT INTO dials (call_id, site, campaign_id, entry_id, attempt_number, phone, state, "
           "request, create_time) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6, 'new', $7, "
-          "now())",
+          "clock_timestamp())",
           plan.call_id, router_->site(), std::string(campaign_id), entry_id, attempts + 1, number,
           common::PgBytes(plan.request.SerializeAsString()));
       txn.exec_params(
@@ -2297,6 +2337,28 @@ absl::StatusOr<CampaignsGrpcService::EntryCheck> CampaignsGrpcService::CheckEntr
                       v1::CAMPAIGN_ENTRY_STATE_EXHAUSTED};
   }
   bool customer_vip = false;
+  if (!refusal && number.empty() && !customer_id.empty()) {
+    // The card's first phone, before consent is asked, so that the number itself is checked
+    // too (the suppression list is per number).
+    absl::StatusOr<std::string> phone =
+        customers_->FirstPhone(absl::StrCat("customers/", customer_id));
+    if (phone.ok()) {
+      number = *phone;
+    } else if (absl::IsNotFound(phone.status()) &&
+               !absl::StrContains(absl::string_view(phone.status().message()), "no phone")) {
+      refusal = Refusal{v1::DIAL_REFUSAL_REASON_CUSTOMER_GONE,
+                        std::string(phone.status().message()), v1::CAMPAIGN_ENTRY_STATE_CANCELLED};
+    } else if (!absl::IsNotFound(phone.status())) {
+      refusal =
+          Refusal{v1::DIAL_REFUSAL_REASON_CONSENT_UNKNOWN, std::string(phone.status().message()),
+                  v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED, now + absl::Minutes(1)};
+    }
+  }
+  if (!refusal && !number.empty()) {
+    // Every dial of one number is claimed under this lock, whichever campaign, call-back or
+    // replica makes it, so that two claims cannot both pass the per-number limits below.
+    txn.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", number);
+  }
   if (!refusal) {
     // Consent: the customers service knows the card and the number's owner alike.
     absl::StatusOr<customers::v1::ContactPermission> permission = customers_->CheckOutboundCall(
@@ -2311,11 +2373,6 @@ absl::StatusOr<CampaignsGrpcService::EntryCheck> CampaignsGrpcService::CheckEntr
                         v1::CAMPAIGN_ENTRY_STATE_UNSPECIFIED, now + absl::Minutes(1)};
     } else {
       if (number.empty()) number = permission->e164();
-      if (number.empty() && !customer_id.empty()) {
-        absl::StatusOr<std::string> phone =
-            customers_->FirstPhone(absl::StrCat("customers/", customer_id));
-        if (phone.ok()) number = *phone;
-      }
       if (zone_name.empty()) zone_name = permission->time_zone();
       customer_vip = permission->vip();
       bool do_not_call = false;
@@ -2647,6 +2704,9 @@ absl::StatusOr<v1::Call> CampaignsGrpcService::DialHeldEntry(absl::string_view c
           absl::StrCat("NOT_HELD_BY_OPERATOR: ", EntryName(campaign_id, entry_id),
                        " is not held for ", OperatorName(operator_id)));
     }
+    // Ordered with a pause or stop as in DialCampaign.
+    txn.exec_params("SELECT 1 FROM campaigns WHERE id = $1::uuid FOR SHARE",
+                    std::string(campaign_id));
     CC_ASSIGN_OR_RETURN(v1::Campaign campaign, LoadCampaignTx(txn, campaign_id, false));
     if (campaign.state() != v1::CAMPAIGN_STATE_RUNNING) {
       return absl::FailedPreconditionError(absl::StrCat("CAMPAIGN_NOT_RUNNING: ", campaign.name(),
@@ -2676,7 +2736,7 @@ absl::StatusOr<v1::Call> CampaignsGrpcService::DialHeldEntry(absl::string_view c
     txn.exec_params(
         "INSERT INTO dials (call_id, site, campaign_id, entry_id, attempt_number, phone, state, "
         "request, create_time) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6, 'new', $7, "
-        "now())",
+        "clock_timestamp())",
         made.call_id, router_->site(), std::string(campaign_id), std::string(entry_id),
         attempts + 1, check.number, common::PgBytes(made.request.SerializeAsString()));
     txn.exec_params(
@@ -2840,7 +2900,7 @@ absl::Status CampaignsGrpcService::ExpirePreviewHolds() {
     return query.exec_params(
         "SELECT e.id::text, e.campaign_id::text, e.held_by, c.body FROM campaign_entries e JOIN "
         "campaigns c ON c.id = e.campaign_id WHERE c.site = $1 AND e.state = 3 AND e.held_by "
-        "<> '' AND e.hold_until < now() LIMIT 50",
+        "<> '' AND (e.hold_until < now() OR c.state <> 2) ORDER BY e.hold_until LIMIT 50",
         router_->site());
   }));
   for (const pqxx::row& row : rows) {
@@ -2848,7 +2908,8 @@ absl::Status CampaignsGrpcService::ExpirePreviewHolds() {
     const std::string campaign_id = row[1].as<std::string>();
     const std::string op = row[2].as<std::string>();
     const v1::Campaign campaign = Parse<v1::Campaign>(row[3]);
-    if (campaign.pacing().preview_auto_dial()) {
+    const bool running = campaign.state() == v1::CAMPAIGN_STATE_RUNNING;
+    if (running && campaign.pacing().preview_auto_dial()) {
       absl::StatusOr<v1::Call> dialled = DialHeldEntry(campaign_id, entry_id, op, "");
       if (dialled.ok() || absl::IsFailedPrecondition(dialled.status())) continue;
       return dialled.status();
@@ -2856,10 +2917,10 @@ absl::Status CampaignsGrpcService::ExpirePreviewHolds() {
     bool released = false;
     CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
       pqxx::result updated = txn.exec_params(
-          "UPDATE campaign_entries SET state = CASE WHEN attempt_count = 0 THEN 1 ELSE 2 END, "
-          "held_by = '', hold_until = NULL, update_time = now(), etag = etag + 1 WHERE id = "
-          "$1::uuid AND state = 3 AND held_by = $2 AND hold_until < now() RETURNING 1",
-          entry_id, op);
+          "UPDATE campaign_entries SET state = CASE WHEN $3 THEN 8 WHEN attempt_count = 0 THEN 1 "
+          "ELSE 2 END, held_by = '', hold_until = NULL, update_time = now(), etag = etag + 1 "
+          "WHERE id = $1::uuid AND state = 3 AND held_by = $2 RETURNING 1",
+          entry_id, op, !running && campaign.state() != v1::CAMPAIGN_STATE_PAUSED);
       released = !updated.empty();
       return absl::OkStatus();
     }));
@@ -2942,17 +3003,19 @@ absl::StatusOr<bool> CampaignsGrpcService::MakeLive(const DialPlan& plan) {
 }
 
 absl::Status CampaignsGrpcService::UndoClaim(absl::string_view call_id, absl::string_view why) {
-  // The live call, if it was created, ends without a dial (its operator is freed).
-  ScriptArgs hang_up;
-  hang_up.Set("call", call_id).Set("end_reason", "FAILED").Set("dial_outcome", "SKIPPED");
-  absl::StatusOr<google::protobuf::Struct> ended = router_->Run(Script::kHangUp, hang_up);
-  if (!ended.ok() && !absl::IsNotFound(ended.status())) return ended.status();
   return pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+    // The row first: a dial an adapter has taken meanwhile is not undone (the stream claims
+    // rows with SKIP LOCKED, so it cannot take this one while it is locked here).
     pqxx::result rows = txn.exec_params(
         "SELECT entry_id::text, callback_id::text FROM dials WHERE call_id = $1::uuid AND state "
         "IN ('new', 'ready') FOR UPDATE",
         std::string(call_id));
     if (rows.empty()) return absl::OkStatus();
+    // The live call, if it was created, ends without a dial (its operator is freed).
+    ScriptArgs hang_up;
+    hang_up.Set("call", call_id).Set("end_reason", "FAILED").Set("dial_outcome", "SKIPPED");
+    absl::StatusOr<google::protobuf::Struct> ended = router_->Run(Script::kHangUp, hang_up);
+    if (!ended.ok() && !absl::IsNotFound(ended.status())) return ended.status();
     txn.exec_params(
         "UPDATE dials SET state = 'cancelled', outcome = 8, end_time = now() WHERE "
         "call_id = $1::uuid",
@@ -2961,8 +3024,8 @@ absl::Status CampaignsGrpcService::UndoClaim(absl::string_view call_id, absl::st
       // Not an attempt: the entry goes back where it was in the list.
       txn.exec_params(
           "UPDATE campaign_entries SET state = CASE WHEN attempt_count <= 1 THEN 1 ELSE 2 END, "
-          "attempt_count = greatest(attempt_count - 1, 0), update_time = now(), etag = etag + 1 "
-          "WHERE id = $1::uuid AND state = 3",
+          "attempt_count = greatest(attempt_count - 1, 0), held_by = '', hold_until = NULL, "
+          "update_time = now(), etag = etag + 1 WHERE id = $1::uuid AND state = 3",
           rows[0][0].as<std::string>());
     }
     if (!rows[0][1].is_null()) {
@@ -3124,7 +3187,7 @@ absl::Status CampaignsGrpcService::DialCallbacks() {
     pqxx::result rows = txn.exec_params(
         absl::StrCat("SELECT ", kCallbackColumns,
                      ", queue_id, operator_id FROM callbacks WHERE site = $1 AND state = 1 AND "
-                     "next_time <= now() ORDER BY next_time LIMIT 20 FOR UPDATE SKIP LOCKED"),
+                     "next_time <= now() ORDER BY next_time LIMIT 100 FOR UPDATE SKIP LOCKED"),
         router_->site());
     const absl::Time now = Now();
     for (const pqxx::row& row : rows) {
@@ -3141,6 +3204,12 @@ absl::Status CampaignsGrpcService::DialCallbacks() {
                                    DurationOf(callback.grace_period(), absl::Minutes(15));
       if (!operator_id.empty() && now < grace_end) plan.candidates.push_back(operator_id);
       plan.queue_id = row[5].as<std::string>();
+      // Nobody to take it now: it waits, unclaimed, for the next pass (no dial row each time).
+      v1::Campaign who;
+      who.set_queue(QueueName(plan.queue_id));
+      for (const std::string& candidate : plan.candidates)
+        who.add_operators(OperatorName(candidate));
+      if (FreeOperators(who, plan.queue_id) == 0) continue;
       plan.callback_id = id;
       plan.priority = 9;
       v1::DialRequest& dial = plan.request;
@@ -3152,7 +3221,7 @@ absl::Status CampaignsGrpcService::DialCallbacks() {
       callback.add_calls(CallName(plan.call_id));
       txn.exec_params(
           "INSERT INTO dials (call_id, site, callback_id, phone, state, request, create_time) "
-          "VALUES ($1::uuid, $2, $3::uuid, $4, 'new', $5, now())",
+          "VALUES ($1::uuid, $2, $3::uuid, $4, 'new', $5, clock_timestamp())",
           plan.call_id, router_->site(), id, plan.number,
           common::PgBytes(dial.SerializeAsString()));
       txn.exec_params(
@@ -3190,7 +3259,7 @@ absl::Status CampaignsGrpcService::ResolveAnsweredCalls() {
                                                         -> absl::StatusOr<pqxx::result> {
     return query.exec_params(
         "SELECT call_id::text FROM dials WHERE site = $1 AND state = 'reported' AND NOT resolved "
-        "ORDER BY create_time LIMIT 100",
+        "ORDER BY create_time LIMIT 500",
         router_->site());
   }));
   for (const pqxx::row& row : rows) {
@@ -3201,7 +3270,10 @@ absl::Status CampaignsGrpcService::ResolveAnsweredCalls() {
     std::string disposition;
     if (state == "COMPLETED" || state == "TRANSFERRED") {
       disposition = CallFromSnapshot(call_id, snapshot).wrap_up().disposition();
-      if (disposition.empty() && state == "TRANSFERRED") continue;  // wrap-up still to come
+      // A transferred leg's wrap-up may still come, unless its limit has passed.
+      if (disposition.empty() && state == "TRANSFERRED" && Field(snapshot, "missing_wrap") != "1") {
+        continue;
+      }
     } else if (state == "FAILED") {
       if (Field(snapshot, "dial_outcome") == "DROPPED") outcome = v1::DIAL_OUTCOME_DROPPED;
     } else if (state == "ABANDONED" || state.empty()) {
@@ -3226,8 +3298,10 @@ absl::Status CampaignsGrpcService::UndoStaleClaims() {
       pqxx::result rows,
       pg_->Query([&](pqxx::nontransaction& query) -> absl::StatusOr<pqxx::result> {
         return query.exec_params(
-            "SELECT call_id::text FROM dials WHERE site = $1 AND state = 'new' AND create_time < "
-            "now() - make_interval(secs => $2) LIMIT 100",
+            "(SELECT call_id::text FROM dials WHERE site = $1 AND state = 'new' AND create_time < "
+            "now() - make_interval(secs => $2) LIMIT 100) UNION ALL (SELECT d.call_id::text FROM "
+            "dials d JOIN campaigns c ON c.id = d.campaign_id WHERE d.site = $1 AND d.state = "
+            "'ready' AND c.state <> 2 LIMIT 100)",
             router_->site(), absl::ToDoubleSeconds(options_.stale_claim));
       }));
   for (const pqxx::row& row : rows) {

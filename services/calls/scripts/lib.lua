@@ -370,6 +370,10 @@ local function requeue(call_id, call, skip_op, outcome, reason)
   hset(call_key(call_id), {state = 'QUEUED', op = '', res = '', accepted = 0,
                            skip_op = skip_op or '', skip_until = NOW + SKIP_MS})
   enqueue(call.queue, call_id, call.score)
+  -- An answered predictive dial keeps its drop deadline (the sweep drops it once past).
+  if (call.drop_dl or '') ~= '' then
+    redis.call('ZADD', DIAL_DROPS, exact(math.max(num(call.drop_dl, NOW), NOW)), call_id)
+  end
   log_call('call_queued', call_id, {requeued = true,
                                     position = position_of(call.queue, call_id)})
 end

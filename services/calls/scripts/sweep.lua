@@ -82,7 +82,20 @@ end
 for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', DIAL_DROPS, '-inf', NOW, 'LIMIT', 0, limit)) do
   redis.call('ZREM', DIAL_DROPS, call_id)
   local call = hgetall(call_key(call_id))
-  if call.state == 'QUEUED' then
+  if call.state == 'RESERVED' and call.accepted ~= '1' then
+    -- Offered to an operator who has not taken it in time: the customer is not kept waiting
+    -- longer; the operator is not charged a miss.
+    redis.call('ZREM', RESERVATIONS, call_id)
+    close_offer(call_id, call, 'CANCELLED', 'dropped')
+    local op = hgetall(op_key(call.op))
+    if op.call == call_id then release_operator(call.op, op) end
+    hset(call_key(call_id), {state = 'FAILED', t_end = NOW, end_reason = 'OVERFLOW',
+                             abandoned_in = 'RESERVED', dial_outcome = 'DROPPED', op = '',
+                             res = ''})
+    log_call('call_failed', call_id)
+    end_call_live(call_id)
+    counts.drops = counts.drops + 1
+  elseif call.state == 'QUEUED' then
     dequeue(call.queue, call_id)
     hset(call_key(call_id), {state = 'FAILED', t_end = NOW, end_reason = 'OVERFLOW',
                              abandoned_in = 'QUEUED', dial_outcome = 'DROPPED'})
