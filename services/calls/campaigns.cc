@@ -2718,6 +2718,11 @@ absl::StatusOr<v1::Call> CampaignsGrpcService::DialHeldEntry(absl::string_view c
     const v1::CampaignEntry body = Parse<v1::CampaignEntry>(rows[0][3]);
     const std::string number =
         number_override.empty() ? rows[0][1].as<std::string>() : std::string(number_override);
+    // The operator is waiting: when consent cannot be confirmed now, the hold is kept and the
+    // caller told UNAVAILABLE (nothing is dialled unchecked, nothing is recorded).
+    absl::StatusOr<customers::v1::ContactPermission> reachable = customers_->CheckOutboundCall(
+        customer_id.empty() ? "" : absl::StrCat("customers/", customer_id), number);
+    if (absl::IsUnavailable(reachable.status())) return reachable.status();
     CC_ASSIGN_OR_RETURN(EntryCheck check,
                         CheckEntry(txn, campaign, campaign_id, std::string(entry_id), customer_id,
                                    number, attempts, body, now));
