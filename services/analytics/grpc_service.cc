@@ -1,6 +1,7 @@
 #include "services/analytics/grpc_service.h"
 
 #include "common/status.h"
+#include "services/analytics/metrics.h"
 #include "services/analytics/staffing.h"
 
 namespace contactcentre::analytics {
@@ -12,6 +13,29 @@ grpc::Status AnalyticsGrpcService::ForecastStaffing(grpc::ServerContext* /*conte
   if (!result.ok()) return common::ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
+}
+
+namespace {
+
+template <typename Response>
+grpc::Status Answer(absl::StatusOr<Response> result, Response* response) {
+  if (!result.ok()) return common::ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status AnalyticsGrpcService::ListMetricDefinitions(
+    grpc::ServerContext* /*context*/, const v1::ListMetricDefinitionsRequest* request,
+    v1::ListMetricDefinitionsResponse* response) {
+  return Answer(analytics::ListMetricDefinitions(*request), response);
+}
+
+grpc::Status AnalyticsGrpcService::GetMetricDefinition(
+    grpc::ServerContext* /*context*/, const v1::GetMetricDefinitionRequest* request,
+    v1::MetricDefinition* response) {
+  return Answer(analytics::GetMetricDefinition(*request), response);
 }
 
 grpc::Status AnalyticsGrpcService::GetCurrentMetrics(grpc::ServerContext* /*context*/,

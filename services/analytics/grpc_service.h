@@ -15,6 +15,12 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
   grpc::Status ForecastStaffing(grpc::ServerContext* context,
                                 const v1::ForecastStaffingRequest* request,
                                 v1::ForecastStaffingResponse* response) override;
+  grpc::Status ListMetricDefinitions(grpc::ServerContext* context,
+                                     const v1::ListMetricDefinitionsRequest* request,
+                                     v1::ListMetricDefinitionsResponse* response) override;
+  grpc::Status GetMetricDefinition(grpc::ServerContext* context,
+                                   const v1::GetMetricDefinitionRequest* request,
+                                   v1::MetricDefinition* response) override;
   grpc::Status GetCurrentMetrics(grpc::ServerContext* context,
                                  const v1::GetCurrentMetricsRequest* request,
                                  v1::GetCurrentMetricsResponse* response) override;

@@ -1,8 +1,11 @@
 #include "services/analytics/metrics.h"
 
 #include <algorithm>
+#include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/page_token.h"
 
 namespace contactcentre::analytics {
 namespace {
@@ -11,6 +14,7 @@ enum Parameters { kNone, kShort, kBoth };
 
 struct Spec {
   const char* key;
+  const char* variant;
   const char* display_name;
   const char* formula;
   v1::MetricUnit unit;
@@ -21,37 +25,46 @@ struct Spec {
 
 // Keys in alphabetical order.
 constexpr Spec kSpecs[] = {
-    {"abandoned", "Abandoned",
+    {"abandoned", "standard", "Abandoned",
      "calls of the queue whose caller hung up before being connected, short abandons excluded",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kShort},
-    {"abandoned_within_threshold", "Abandoned within T",
+    {"abandoned_within_threshold", "standard", "Abandoned within T",
      "abandoned calls (short abandons excluded) that waited at most T", v1::METRIC_UNIT_COUNT,
      v1::METRIC_KIND_COUNTER, false, kBoth},
-    {"abandonment_rate", "Abandonment rate",
+    {"abandonment_rate", "standard", "Abandonment rate",
      "abandoned / (offered - short abandoned); short abandons excluded from both",
      v1::METRIC_UNIT_RATIO, v1::METRIC_KIND_RATIO, false, kShort},
-    {"aht", "AHT", "(talk + hold + wrap-up time) / handled calls", v1::METRIC_UNIT_SECONDS,
-     v1::METRIC_KIND_RATIO, false, kNone},
-    {"answered", "Answered", "calls of the queue connected to an operator", v1::METRIC_UNIT_COUNT,
-     v1::METRIC_KIND_COUNTER, true, kNone},
-    {"answered_within_threshold", "Answered within T", "answered calls that waited at most T",
-     v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, true, kBoth},
-    {"asa", "ASA", "wait time of answered calls / answered calls", v1::METRIC_UNIT_SECONDS,
-     v1::METRIC_KIND_RATIO, false, kNone},
-    {"handled", "Handled", "calls completed (handled and wrapped up or wrap-up timed out)",
+    {"aht", "standard", "AHT", "(talk + hold + wrap-up time) / handled calls",
+     v1::METRIC_UNIT_SECONDS, v1::METRIC_KIND_RATIO, false, kNone},
+    {"answered", "standard", "Answered", "calls of the queue connected to an operator",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, true, kNone},
-    {"missing_wrap_ups", "Missing wrap-ups", "calls whose wrap-up time limit passed",
+    {"answered_within_threshold", "standard", "Answered within T",
+     "answered calls that waited at most T", v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, true,
+     kBoth},
+    {"asa", "standard", "ASA", "wait time of answered calls / answered calls",
+     v1::METRIC_UNIT_SECONDS, v1::METRIC_KIND_RATIO, false, kNone},
+    {"handled", "standard", "Handled",
+     "calls completed (handled and wrapped up or wrap-up timed out)", v1::METRIC_UNIT_COUNT,
+     v1::METRIC_KIND_COUNTER, true, kNone},
+    {"missing_wrap_ups", "standard", "Missing wrap-ups", "calls whose wrap-up time limit passed",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kNone},
-    {"offered", "Offered", "calls that entered the queue (requeues not counted again)",
+    {"offered", "standard", "Offered", "calls that entered the queue (requeues not counted again)",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kNone},
-    {"service_level", "Service level",
+    {"service_level", "standard", "Service level",
      "answered within T / (answered + abandoned after T); abandons shorter than the short "
      "abandon threshold excluded",
      v1::METRIC_UNIT_RATIO, v1::METRIC_KIND_RATIO, true, kBoth},
-    {"short_abandoned", "Short abandons",
+    {"service_level", "answered", "Service level (answered)",
+     "answered within T / answered; abandons are not counted", v1::METRIC_UNIT_RATIO,
+     v1::METRIC_KIND_RATIO, true, kBoth},
+    {"service_level", "offered", "Service level (offered)",
+     "(answered within T + abandoned within T) / (answered + abandoned); abandons shorter than "
+     "the short abandon threshold excluded",
+     v1::METRIC_UNIT_RATIO, v1::METRIC_KIND_RATIO, true, kBoth},
+    {"short_abandoned", "standard", "Short abandons",
      "abandoned calls that waited less than the short abandon threshold", v1::METRIC_UNIT_COUNT,
      v1::METRIC_KIND_COUNTER, false, kShort},
-    {"transfers", "Transfers", "call legs of the queue that were transferred",
+    {"transfers", "standard", "Transfers", "call legs of the queue that were transferred",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kNone},
 };
 
@@ -67,13 +80,6 @@ constexpr const char* kContractMetrics[] = {"calls_waiting",
                                             "csat",
                                             "nps"};
 
-const Spec& SpecOf(const std::string& key) {
-  for (const Spec& spec : kSpecs) {
-    if (key == spec.key) return spec;
-  }
-  return kSpecs[0];  // unreachable for keys of BuiltMetrics()
-}
-
 google::protobuf::Duration ProtoDuration(absl::Duration duration) {
   google::protobuf::Duration out;
   out.set_seconds(absl::ToInt64Seconds(duration));
@@ -84,8 +90,8 @@ google::protobuf::Duration ProtoDuration(absl::Duration duration) {
 
 }  // namespace
 
-std::string DefinitionName(const std::string& key) {
-  return absl::StrCat("metricDefinitions/", key, ".standard.v1");
+std::string DefinitionName(absl::string_view key, absl::string_view variant) {
+  return absl::StrCat("metricDefinitions/", key, ".", variant, ".v1");
 }
 
 const std::vector<BuiltMetric>& BuiltMetrics() {
@@ -93,9 +99,9 @@ const std::vector<BuiltMetric>& BuiltMetrics() {
     auto* out = new std::vector<BuiltMetric>();
     for (const Spec& spec : kSpecs) {
       v1::MetricDefinition definition;
-      definition.set_name(DefinitionName(spec.key));
+      definition.set_name(DefinitionName(spec.key, spec.variant));
       definition.set_metric(spec.key);
-      definition.set_variant("standard");
+      definition.set_variant(spec.variant);
       definition.set_version(1);
       definition.set_display_name(spec.display_name);
       definition.set_description(spec.formula);
@@ -112,26 +118,41 @@ const std::vector<BuiltMetric>& BuiltMetrics() {
       }
       if (spec.parameters == kBoth) definition.add_parameters("service_level_threshold");
       if (spec.parameters != kNone) definition.add_parameters("short_abandon_threshold");
-      definition.set_is_default(true);
-      out->push_back({spec.key, std::move(definition)});
+      definition.set_is_default(absl::string_view(spec.variant) == "standard");
+      out->push_back({spec.key, spec.variant, std::move(definition)});
     }
+    std::sort(out->begin(), out->end(), [](const BuiltMetric& a, const BuiltMetric& b) {
+      return std::tie(a.key, a.variant) < std::tie(b.key, b.variant);
+    });
     return out;
   }();
   return *metrics;
 }
 
-bool IsContractMetric(const std::string& key) {
-  for (const Spec& spec : kSpecs) {
-    if (key == spec.key) return true;
+const BuiltMetric* FindDefinition(absl::string_view name) {
+  for (const BuiltMetric& metric : BuiltMetrics()) {
+    if (metric.definition.name() == name) return &metric;
   }
+  return nullptr;
+}
+
+const BuiltMetric* DefaultDefinition(absl::string_view key) {
+  for (const BuiltMetric& metric : BuiltMetrics()) {
+    if (metric.key == key && metric.definition.is_default()) return &metric;
+  }
+  return nullptr;
+}
+
+bool IsContractMetric(absl::string_view key) {
+  if (DefaultDefinition(key) != nullptr) return true;
   return std::find_if(std::begin(kContractMetrics), std::end(kContractMetrics),
                       [&](const char* other) { return key == other; }) !=
          std::end(kContractMetrics);
 }
 
-v1::MetricValue ValueOf(const std::string& key, const WindowCounts& c,
+v1::MetricValue ValueOf(const BuiltMetric& metric, const WindowCounts& c,
                         const QueueThresholds& thresholds) {
-  const Spec& spec = SpecOf(key);
+  const std::string& key = metric.key;
   double numerator = 0;
   double denominator = 1;
   if (key == "abandoned") {
@@ -157,6 +178,12 @@ v1::MetricValue ValueOf(const std::string& key, const WindowCounts& c,
     numerator = c.missing_wrap_ups;
   } else if (key == "offered") {
     numerator = c.offered;
+  } else if (key == "service_level" && metric.variant == "answered") {
+    numerator = c.answered_within_threshold;
+    denominator = c.answered;
+  } else if (key == "service_level" && metric.variant == "offered") {
+    numerator = c.answered_within_threshold + c.abandoned_within_threshold;
+    denominator = c.answered + c.abandoned;
   } else if (key == "service_level") {
     numerator = c.answered_within_threshold;
     denominator = static_cast<double>(c.answered + c.abandoned_after_threshold);
@@ -167,19 +194,68 @@ v1::MetricValue ValueOf(const std::string& key, const WindowCounts& c,
   }
   v1::MetricValue value;
   value.set_metric(key);
-  value.set_definition(DefinitionName(key));
+  value.set_definition(metric.definition.name());
   value.set_numerator(numerator);
   value.set_denominator(denominator);
   if (denominator > 0) value.set_value(numerator / denominator);
-  if (spec.parameters == kBoth) {
+  const auto& parameters = metric.definition.parameters();
+  if (std::find(parameters.begin(), parameters.end(), "service_level_threshold") !=
+      parameters.end()) {
     *value.mutable_parameters()->mutable_service_level_threshold() =
         ProtoDuration(thresholds.service_level);
   }
-  if (spec.parameters != kNone) {
+  if (std::find(parameters.begin(), parameters.end(), "short_abandon_threshold") !=
+      parameters.end()) {
     *value.mutable_parameters()->mutable_short_abandon_threshold() =
         ProtoDuration(thresholds.short_abandon);
   }
   return value;
+}
+
+absl::StatusOr<v1::ListMetricDefinitionsResponse> ListMetricDefinitions(
+    const v1::ListMetricDefinitionsRequest& request) {
+  if (request.page_size() < 0) {
+    return absl::InvalidArgumentError("page_size: must not be negative");
+  }
+  if (request.page_size() > 1000) {
+    return absl::InvalidArgumentError("page_size: at most 1000");
+  }
+  v1::ListMetricDefinitionsRequest scope_request = request;
+  scope_request.clear_page_token();
+  scope_request.clear_page_size();
+  const std::string scope =
+      absl::StrCat("ListMetricDefinitions:", scope_request.SerializeAsString());
+  absl::StatusOr<std::string> cursor = common::DecodePageToken(request.page_token(), scope);
+  if (!cursor.ok()) return cursor.status();
+  size_t offset = 0;
+  if (!cursor->empty() && !absl::SimpleAtoi(*cursor, &offset)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  std::vector<const v1::MetricDefinition*> matching;
+  for (const BuiltMetric& metric : BuiltMetrics()) {
+    if (!request.metric().empty() && metric.key != request.metric()) continue;
+    if (metric.definition.deprecated() && !request.show_deprecated()) continue;
+    matching.push_back(&metric.definition);
+  }
+  const size_t size = request.page_size() == 0 ? matching.size() : request.page_size();
+  v1::ListMetricDefinitionsResponse response;
+  for (size_t i = offset; i < matching.size() && i < offset + size; ++i) {
+    *response.add_definitions() = *matching[i];
+  }
+  if (offset + size < matching.size()) {
+    response.set_next_page_token(common::EncodePageToken(scope, absl::StrCat(offset + size)));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::MetricDefinition> GetMetricDefinition(
+    const v1::GetMetricDefinitionRequest& request) {
+  const BuiltMetric* metric = FindDefinition(request.name());
+  if (metric == nullptr) {
+    return absl::NotFoundError(absl::StrCat("metric definition \"", request.name(),
+                                            "\" not found (see ListMetricDefinitions)"));
+  }
+  return metric->definition;
 }
 
 }  // namespace contactcentre::analytics

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "contactcentre/analytics/v1/analytics_service.pb.h"
 #include "contactcentre/analytics/v1/metrics.pb.h"
 
 namespace contactcentre::analytics {
@@ -35,25 +38,40 @@ struct WindowCounts {
   int64_t missing_wrap_ups = 0;
 };
 
-// One metric of the catalogue that live figures compute so far.
+// One definition of the catalogue that live figures compute so far.
 struct BuiltMetric {
-  const char* key;
+  // The metric key, e.g. "service_level".
+  std::string key;
+  // The variant, e.g. "standard", "answered", "offered".
+  std::string variant;
   v1::MetricDefinition definition;
 };
 
-// Every definition of the catalogue, in key order. Metrics of the contract not computed yet
-// (gauges, occupancy, CSAT, NPS, the other service level variants) are not listed.
+// Every definition computed so far, ordered by metric key, then variant, then version. Metrics
+// of the contract not computed yet (gauges, occupancy, CSAT, NPS) are not listed.
 const std::vector<BuiltMetric>& BuiltMetrics();
 
+// The definition named `name` ("metricDefinitions/{metric}.{variant}.v{version}"), or nullptr.
+const BuiltMetric* FindDefinition(absl::string_view name);
+
+// The default definition of metric `key`, or nullptr when it is not computed (yet).
+const BuiltMetric* DefaultDefinition(absl::string_view key);
+
 // True for metric keys the contract names (metrics.proto), computed or not.
-bool IsContractMetric(const std::string& key);
+bool IsContractMetric(absl::string_view key);
 
-// "metricDefinitions/{key}.standard.v1".
-std::string DefinitionName(const std::string& key);
+// "metricDefinitions/{key}.{variant}.v1".
+std::string DefinitionName(absl::string_view key, absl::string_view variant = "standard");
 
-// The value of metric `key` from `counts` (key must be one of BuiltMetrics()), with window,
-// window_start and data_time left for the caller.
-v1::MetricValue ValueOf(const std::string& key, const WindowCounts& counts,
+// The value of `metric` from `counts`, with window, window_start and data_time left for the
+// caller.
+v1::MetricValue ValueOf(const BuiltMetric& metric, const WindowCounts& counts,
                         const QueueThresholds& thresholds);
+
+// The catalogue methods.
+absl::StatusOr<v1::ListMetricDefinitionsResponse> ListMetricDefinitions(
+    const v1::ListMetricDefinitionsRequest& request);
+absl::StatusOr<v1::MetricDefinition> GetMetricDefinition(
+    const v1::GetMetricDefinitionRequest& request);
 
 }  // namespace contactcentre::analytics

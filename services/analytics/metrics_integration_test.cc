@@ -223,6 +223,25 @@ TEST(AnalyticsMetricsIntegrationTest, ScriptedEventsGiveTheHandWorkedFigures) {
   ASSERT_TRUE(response.ok()) << response.status();
   ExpectTheDay(*response, (*env)->site());
 
+  // The other service level definitions, by name, over the same calls of q1: answered within
+  // T / answered = 3 / 4; (answered within T + abandoned within T) / (answered + abandoned) =
+  // (3 + 1) / (4 + 2).
+  v1::GetCurrentMetricsRequest variants;
+  variants.mutable_filter()->mutable_entities()->add_queues("queues/q1");
+  variants.mutable_filter()->add_metrics("metricDefinitions/service_level.offered.v1");
+  variants.mutable_filter()->add_metrics("metricDefinitions/service_level.answered.v1");
+  variants.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  response = Current(**env, variants);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->entities_size(), 1);
+  ASSERT_EQ(response->entities(0).values_size(), 2);
+  EXPECT_EQ(response->entities(0).values(0).definition(),
+            "metricDefinitions/service_level.answered.v1");
+  EXPECT_DOUBLE_EQ(response->entities(0).values(0).value(), 0.75);
+  EXPECT_EQ(response->entities(0).values(1).definition(),
+            "metricDefinitions/service_level.offered.v1");
+  EXPECT_DOUBLE_EQ(response->entities(0).values(1).value(), 4.0 / 6);
+
   // A filter: one queue, two metrics, one window.
   v1::GetCurrentMetricsRequest request;
   request.mutable_filter()->mutable_entities()->add_queues("queues/q2");

@@ -162,7 +162,7 @@ struct Selection {
   bool site = false;
   bool all_queues = false;
   std::set<std::string> queues;
-  std::vector<std::string> metrics;  // keys, in the catalogue's order
+  std::vector<const BuiltMetric*> metrics;  // in the catalogue's order
   std::vector<v1::MetricWindow> windows;
 };
 
@@ -208,35 +208,32 @@ absl::StatusOr<Selection> SelectionOf(const v1::MetricsFilter& filter, const std
       selection.queues.clear();
     }
   }
-  std::set<std::string> wanted;
+  std::set<const BuiltMetric*> wanted;
   for (int i = 0; i < filter.metrics_size(); ++i) {
-    std::string key = filter.metrics(i);
-    if (absl::StartsWith(key, "metricDefinitions/")) {
-      bool found = false;
-      for (const BuiltMetric& metric : BuiltMetrics()) {
-        if (metric.definition.name() == key) {
-          key = metric.key;
-          found = true;
-        }
+    const std::string& name = filter.metrics(i);
+    const std::string field = absl::StrCat("filter.metrics[", i, "]");
+    const BuiltMetric* metric = nullptr;
+    if (absl::StartsWith(name, "metricDefinitions/")) {
+      metric = FindDefinition(name);
+      if (metric == nullptr) {
+        return Invalid(field,
+                       absl::StrCat("unknown definition \"", name, "\" (or one not computed yet)"));
       }
-      if (!found) {
-        return Invalid(absl::StrCat("filter.metrics[", i, "]"),
-                       absl::StrCat("unknown or not yet computed definition \"", key, "\""));
+    } else if (!IsContractMetric(name)) {
+      return Invalid(field, absl::StrCat("unknown metric \"", name, "\""));
+    } else {
+      metric = DefaultDefinition(name);
+      if (metric == nullptr) {
+        return absl::UnimplementedError(
+            absl::StrCat(field, ": metric \"", name, "\" is not computed yet"));
       }
-    } else if (!IsContractMetric(key)) {
-      return Invalid(absl::StrCat("filter.metrics[", i, "]"),
-                     absl::StrCat("unknown metric \"", key, "\""));
     }
-    bool built = false;
-    for (const BuiltMetric& metric : BuiltMetrics()) built = built || key == metric.key;
-    if (!built) {
-      return absl::UnimplementedError(
-          absl::StrCat("filter.metrics[", i, "]: metric \"", key, "\" is not computed yet"));
-    }
-    wanted.insert(key);
+    wanted.insert(metric);
   }
   for (const BuiltMetric& metric : BuiltMetrics()) {
-    if (wanted.empty() || wanted.contains(metric.key)) selection.metrics.push_back(metric.key);
+    if (wanted.empty() ? metric.definition.is_default() : wanted.contains(&metric)) {
+      selection.metrics.push_back(&metric);
+    }
   }
   std::set<int> windows;
   for (int i = 0; i < filter.windows_size(); ++i) {
@@ -317,10 +314,8 @@ absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
   v1::GetCurrentMetricsResponse response;
   *response.mutable_data_time() = common::TimestampFromTime(now);
   if (request.include_definitions()) {
-    for (const BuiltMetric& metric : BuiltMetrics()) {
-      for (const std::string& key : selection.metrics) {
-        if (key == metric.key) *response.add_definitions() = metric.definition;
-      }
+    for (const BuiltMetric* metric : selection.metrics) {
+      *response.add_definitions() = metric->definition;
     }
   }
   if (!selection.site && !selection.all_queues && selection.queues.empty()) return response;
@@ -356,9 +351,9 @@ absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
       const WindowCounts window_counts = found == by_window.end() ? WindowCounts{} : found->second;
       const auto start =
           common::TimestampFromTime(WindowStart(window, now, options_.site_time_zone));
-      for (const std::string& key : selection.metrics) {
+      for (const BuiltMetric* metric : selection.metrics) {
         v1::MetricValue* value = entity->add_values();
-        *value = ValueOf(key, window_counts, options_.thresholds);
+        *value = ValueOf(*metric, window_counts, options_.thresholds);
         value->set_window(window);
         *value->mutable_window_start() = start;
         *value->mutable_data_time() = response.data_time();
