@@ -3215,6 +3215,35 @@ absl::Status CampaignsGrpcService::DialCallbacks() {
       for (const std::string& candidate : plan.candidates)
         who.add_operators(OperatorName(candidate));
       if (FreeOperators(who, plan.queue_id) == 0) continue;
+      // The customer asked for the call: do-not-call does not stop it, the suppression list
+      // and the card's own calling window do.
+      absl::StatusOr<customers::v1::ContactPermission> permission = customers_->CheckContact(
+          callback.customer(), plan.number, customers::v1::CONTACT_PURPOSE_REQUESTED_CALLBACK);
+      if (absl::IsUnavailable(permission.status())) continue;  // nothing dialled unchecked
+      if (permission.ok() && !permission->allowed()) {
+        bool window_only = true;
+        for (int denial : permission->denial_reasons()) {
+          window_only &= denial == customers::v1::CONTACT_DENIAL_REASON_OUTSIDE_CALLING_WINDOW;
+        }
+        if (!window_only) {
+          txn.exec_params(
+              "UPDATE callbacks SET state = $2, update_time = now(), etag = etag + 1 "
+              "WHERE id = $1::uuid",
+              id, static_cast<int>(v1::CALLBACK_STATE_FAILED));
+          common::LogInfo("call-back refused", {{"callback", CallbackName(id)}});
+          continue;
+        }
+        if (!permission->customer().empty()) {
+          const absl::Time next = permission->has_next_allowed_time()
+                                      ? common::TimeFromTimestamp(permission->next_allowed_time())
+                                      : now + absl::Hours(1);
+          txn.exec_params(
+              "UPDATE callbacks SET next_time = to_timestamp($2::bigint / 1e6), update_time = "
+              "now() WHERE id = $1::uuid",
+              id, Micros(next));
+          continue;
+        }
+      }
       plan.callback_id = id;
       plan.priority = 9;
       v1::DialRequest& dial = plan.request;

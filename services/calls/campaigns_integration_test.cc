@@ -896,11 +896,29 @@ TEST_F(CampaignsTest, APausedCampaignDialsNothingAndACallbackIsDialledAtItsTime)
   stop.set_name(campaign->name());
   ASSERT_TRUE(Rpc(campaigns(0), &CampaignsStub::StopCampaign, stop).ok());
 
-  // A call-back promised by operator 1, due in 2 s.
+  // A call-back promised by operator 1, due in 2 s, to a customer who does not want calls from
+  // the centre but asked for this one (do-not-call does not apply to it).
   absl::SleepFor(absl::Seconds(1));
   const std::string number = NewNumber();
   adapter.Script(number, {v1::DIAL_OUTCOME_ANSWERED_HUMAN});
+  customers::v1::CreateCustomerRequest card;
+  card.mutable_customer()->set_family_name("Волков");
+  card.mutable_customer()->add_phones()->mutable_number()->set_raw(number);
+  *card.mutable_customer()->mutable_calling_window() = AllDay();
+  card.set_request_id(common::NewId());
+  auto customer =
+      Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, card);
+  ASSERT_TRUE(customer.ok()) << customer.status();
+  customers::v1::SetConsentRequest consent;
+  consent.set_customer(customer->name());
+  consent.set_kind(customers::v1::CONSENT_KIND_DO_NOT_CALL);
+  consent.set_value(true);
+  consent.set_source(customers::v1::CONSENT_SOURCE_OPERATOR);
+  consent.set_request_id(common::NewId());
+  ASSERT_TRUE(
+      Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::SetConsent, consent).ok());
   v1::CreateCallbackRequest create;
+  create.mutable_callback()->set_customer(customer->name());
   create.mutable_callback()->mutable_phone_number()->set_raw(number);
   create.mutable_callback()->set_queue(team.queue.name());
   create.mutable_callback()->set_operator_(team.operators[1].name());

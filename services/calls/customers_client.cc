@@ -34,12 +34,12 @@ CallerCard GrpcCustomersClient::LookUpCaller(const std::string& number) {
   return card;
 }
 
-absl::StatusOr<customers::v1::ContactPermission> GrpcCustomersClient::CheckOutboundCall(
-    const std::string& customer, const std::string& number) {
+absl::StatusOr<customers::v1::ContactPermission> GrpcCustomersClient::CheckContact(
+    const std::string& customer, const std::string& number, customers::v1::ContactPurpose purpose) {
   customers::v1::CheckContactPermissionRequest request;
   request.set_customer(customer);
   request.set_phone_number(number);
-  request.set_purpose(customers::v1::CONTACT_PURPOSE_OUTBOUND_CALL);
+  request.set_purpose(purpose);
   customers::v1::ContactPermission response;
   auto context = common::ContextWithTimeout(absl::Seconds(2));
   grpc::Status status = stub_->CheckContactPermission(context.get(), request, &response);

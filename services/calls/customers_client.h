@@ -27,7 +27,13 @@ class CustomersClient {
   // The customers service's answer for an outbound call now; UNAVAILABLE when it cannot be
   // asked (nothing is dialled unchecked).
   virtual absl::StatusOr<customers::v1::ContactPermission> CheckOutboundCall(
-      const std::string& customer, const std::string& number) = 0;
+      const std::string& customer, const std::string& number) {
+    return CheckContact(customer, number, customers::v1::CONTACT_PURPOSE_OUTBOUND_CALL);
+  }
+  // The same for any purpose (a requested call-back: do-not-call does not apply).
+  virtual absl::StatusOr<customers::v1::ContactPermission> CheckContact(
+      const std::string& customer, const std::string& number,
+      customers::v1::ContactPurpose purpose) = 0;
   // The first phone of a customer's card (the one to try first), in E.164; NOT_FOUND without
   // a card or a phone, UNAVAILABLE when the service cannot be asked.
   virtual absl::StatusOr<std::string> FirstPhone(const std::string& customer) = 0;
@@ -40,8 +46,9 @@ class GrpcCustomersClient final : public CustomersClient {
  public:
   GrpcCustomersClient(const std::string& target, absl::Duration lookup_deadline);
   CallerCard LookUpCaller(const std::string& number) override;
-  absl::StatusOr<customers::v1::ContactPermission> CheckOutboundCall(
-      const std::string& customer, const std::string& number) override;
+  absl::StatusOr<customers::v1::ContactPermission> CheckContact(
+      const std::string& customer, const std::string& number,
+      customers::v1::ContactPurpose purpose) override;
   absl::StatusOr<std::string> FirstPhone(const std::string& customer) override;
   absl::StatusOr<customers::v1::ListCustomersResponse> ListCustomers(
       const customers::v1::ListCustomersRequest& request) override;
