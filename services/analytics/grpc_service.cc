@@ -38,6 +38,12 @@ grpc::Status AnalyticsGrpcService::GetMetricDefinition(
   return Answer(analytics::GetMetricDefinition(*request), response);
 }
 
+grpc::Status AnalyticsGrpcService::WatchMetrics(
+    grpc::ServerContext* context, const v1::WatchMetricsRequest* request,
+    grpc::ServerWriter<v1::WatchMetricsResponse>* writer) {
+  return watcher_.Watch(context, *request, writer);
+}
+
 grpc::Status AnalyticsGrpcService::GetCurrentMetrics(grpc::ServerContext* /*context*/,
                                                      const v1::GetCurrentMetricsRequest* request,
                                                      v1::GetCurrentMetricsResponse* response) {

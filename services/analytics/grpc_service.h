@@ -5,12 +5,14 @@
 
 #include "contactcentre/analytics/v1/analytics_service.grpc.pb.h"
 #include "services/analytics/metrics_store.h"
+#include "services/analytics/watch.h"
 
 namespace contactcentre::analytics {
 
 class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
  public:
-  explicit AnalyticsGrpcService(MetricsStore* metrics) : metrics_(*metrics) {}
+  AnalyticsGrpcService(MetricsStore* metrics, MetricsWatcher* watcher)
+      : metrics_(*metrics), watcher_(*watcher) {}
 
   grpc::Status ForecastStaffing(grpc::ServerContext* context,
                                 const v1::ForecastStaffingRequest* request,
@@ -21,12 +23,15 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
   grpc::Status GetMetricDefinition(grpc::ServerContext* context,
                                    const v1::GetMetricDefinitionRequest* request,
                                    v1::MetricDefinition* response) override;
+  grpc::Status WatchMetrics(grpc::ServerContext* context, const v1::WatchMetricsRequest* request,
+                            grpc::ServerWriter<v1::WatchMetricsResponse>* writer) override;
   grpc::Status GetCurrentMetrics(grpc::ServerContext* context,
                                  const v1::GetCurrentMetricsRequest* request,
                                  v1::GetCurrentMetricsResponse* response) override;
 
  private:
   MetricsStore& metrics_;
+  MetricsWatcher& watcher_;
 };
 
 }  // namespace contactcentre::analytics

@@ -317,5 +317,68 @@ TEST(AnalyticsMetricsIntegrationTest, BadFiltersNameTheField) {
   }
 }
 
+TEST(AnalyticsMetricsIntegrationTest, WatchSendsASnapshotThenChangesThenHeartbeats) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  v1::WatchMetricsRequest request;
+  request.mutable_filter()->mutable_entities()->add_queues("queues/q1");
+  request.mutable_filter()->add_metrics("offered");
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  request.mutable_min_interval()->set_nanos(100'000'000);  // raised to the 250 ms floor
+  request.set_include_definitions(true);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto stream = (*env)->analytics().WatchMetrics(&context, request);
+
+  v1::WatchMetricsResponse message;
+  ASSERT_TRUE(stream->Read(&message));
+  EXPECT_EQ(message.kind(), v1::WATCH_MESSAGE_KIND_SNAPSHOT);
+  EXPECT_EQ(message.sequence(), 1u);
+  EXPECT_EQ(message.part_count(), 1);
+  EXPECT_EQ(message.min_interval().nanos(), 250'000'000);
+  ASSERT_EQ(message.definitions_size(), 1);
+  ASSERT_EQ(message.entities_size(), 1);
+  EXPECT_EQ(message.entities(0).entity(), "queues/q1");
+  ASSERT_EQ(message.entities(0).values_size(), 1);
+  EXPECT_EQ(message.entities(0).values(0).value(), 0);
+
+  Script script(absl::Now());
+  script.Queued("w1", "q1", absl::Minutes(1));
+  script.Queued("w2", "q1", absl::Minutes(1));
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+  ASSERT_TRUE((*env)->Drain().ok());
+  // (A heartbeat may come first on a slow machine.)
+  do {
+    ASSERT_TRUE(stream->Read(&message));
+  } while (message.kind() == v1::WATCH_MESSAGE_KIND_HEARTBEAT && message.sequence() < 5);
+  EXPECT_EQ(message.kind(), v1::WATCH_MESSAGE_KIND_UPDATE);
+  const uint64_t update_sequence = message.sequence();
+  ASSERT_EQ(message.entities_size(), 1);
+  ASSERT_EQ(message.entities(0).values_size(), 1);
+  EXPECT_EQ(message.entities(0).values(0).value(), 2);
+  EXPECT_EQ(message.skipped_updates(), 0u);
+
+  // Nothing changes: a heartbeat after the heartbeat interval (1 s here).
+  const absl::Time before = absl::Now();
+  ASSERT_TRUE(stream->Read(&message));
+  EXPECT_EQ(message.kind(), v1::WATCH_MESSAGE_KIND_HEARTBEAT);
+  EXPECT_EQ(message.sequence(), update_sequence + 1);
+  EXPECT_GT(absl::Now() - before, absl::Milliseconds(500));
+  EXPECT_EQ((*env)->module().watcher().subscribers(), 1);
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // A bad filter ends the stream at once, naming the field.
+  grpc::ClientContext bad_context;
+  v1::WatchMetricsRequest bad;
+  bad.mutable_filter()->add_metrics("sla");
+  auto bad_stream = (*env)->analytics().WatchMetrics(&bad_context, bad);
+  EXPECT_FALSE(bad_stream->Read(&message));
+  const grpc::Status status = bad_stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "filter.metrics[0]"))
+      << status.error_message();
+}
+
 }  // namespace
 }  // namespace contactcentre::analytics

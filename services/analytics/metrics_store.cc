@@ -158,15 +158,16 @@ absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
 }
 
-struct Selection {
-  bool site = false;
-  bool all_queues = false;
-  std::set<std::string> queues;
-  std::vector<const BuiltMetric*> metrics;  // in the catalogue's order
-  std::vector<v1::MetricWindow> windows;
-};
+}  // namespace
 
-absl::StatusOr<Selection> SelectionOf(const v1::MetricsFilter& filter, const std::string& site) {
+const std::vector<v1::MetricWindow>& LiveWindows() {
+  static const std::vector<v1::MetricWindow> windows = {
+      v1::METRIC_WINDOW_ROLLING_15_MINUTES, v1::METRIC_WINDOW_ROLLING_30_MINUTES,
+      v1::METRIC_WINDOW_ROLLING_60_MINUTES, v1::METRIC_WINDOW_TODAY};
+  return windows;
+}
+
+absl::StatusOr<Selection> ParseFilter(const v1::MetricsFilter& filter, const std::string& site) {
   Selection selection;
   const v1::EntityFilter& entities = filter.entities();
   if (!entities.teams().empty()) {
@@ -244,13 +245,13 @@ absl::StatusOr<Selection> SelectionOf(const v1::MetricsFilter& filter, const std
     }
     windows.insert(window);
   }
-  for (v1::MetricWindow window :
-       {v1::METRIC_WINDOW_ROLLING_15_MINUTES, v1::METRIC_WINDOW_ROLLING_30_MINUTES,
-        v1::METRIC_WINDOW_ROLLING_60_MINUTES, v1::METRIC_WINDOW_TODAY}) {
+  for (v1::MetricWindow window : LiveWindows()) {
     if (windows.empty() || windows.contains(window)) selection.windows.push_back(window);
   }
   return selection;
 }
+
+namespace {
 
 absl::Time WindowStart(v1::MetricWindow window, absl::Time now, absl::TimeZone zone) {
   switch (window) {
@@ -308,23 +309,11 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
   });
 }
 
-absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
-    const v1::GetCurrentMetricsRequest& request, absl::Time now) const {
-  CC_ASSIGN_OR_RETURN(Selection selection, SelectionOf(request.filter(), options_.site));
-  v1::GetCurrentMetricsResponse response;
-  *response.mutable_data_time() = common::TimestampFromTime(now);
-  if (request.include_definitions()) {
-    for (const BuiltMetric* metric : selection.metrics) {
-      *response.add_definitions() = metric->definition;
-    }
-  }
-  if (!selection.site && !selection.all_queues && selection.queues.empty()) return response;
-
-  // Counts per window, per queue ("" for the site).
-  std::map<std::string, std::map<int, WindowCounts>> counts;
-  for (const std::string& queue : selection.queues) counts[queue];
+absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
+                                               const std::vector<v1::MetricWindow>& windows) const {
+  LiveCounts counts{.now = now};
   CC_RETURN_IF_ERROR(pg_.Query([&](pqxx::nontransaction& query) -> absl::Status {
-    for (v1::MetricWindow window : selection.windows) {
+    for (v1::MetricWindow window : windows) {
       const absl::Time start = WindowStart(window, now, options_.site_time_zone);
       pqxx::result rows =
           query.exec_params(std::string(kWindowCounts), options_.site, absl::ToUnixMicros(start),
@@ -332,16 +321,39 @@ absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
                             absl::ToDoubleSeconds(options_.thresholds.short_abandon));
       for (const pqxx::row& row : rows) {
         const std::string queue = row[0].is_null() ? "" : row[0].as<std::string>();
-        if (!queue.empty() && !selection.all_queues && !selection.queues.contains(queue)) continue;
-        if (queue.empty() && !selection.site) continue;
-        counts[queue][window] = CountsOf(row);
+        counts.by_entity[queue][window] = CountsOf(row);
       }
     }
     return absl::OkStatus();
   }));
-  if (selection.site) counts[""];
+  return counts;
+}
+
+v1::GetCurrentMetricsResponse MetricsStore::Render(const LiveCounts& counts,
+                                                   const Selection& selection,
+                                                   bool include_definitions) const {
+  v1::GetCurrentMetricsResponse response;
+  *response.mutable_data_time() = common::TimestampFromTime(counts.now);
+  if (include_definitions) {
+    for (const BuiltMetric* metric : selection.metrics) {
+      *response.add_definitions() = metric->definition;
+    }
+  }
+  // Entities: "" for the site, then queues by name.
+  std::set<std::string> entities;
+  if (selection.site) entities.insert("");
+  for (const std::string& queue : selection.queues) entities.insert(queue);
+  if (selection.all_queues) {
+    for (const auto& [queue, unused] : counts.by_entity) {
+      if (!queue.empty()) entities.insert(queue);
+    }
+  }
   const std::string site_name = absl::StrCat("sites/", options_.site);
-  for (const auto& [queue, by_window] : counts) {
+  const std::map<int, WindowCounts> none;
+  for (const std::string& queue : entities) {
+    auto found_entity = counts.by_entity.find(queue);
+    const std::map<int, WindowCounts>& by_window =
+        found_entity == counts.by_entity.end() ? none : found_entity->second;
     v1::EntityMetrics* entity = response.add_entities();
     entity->set_entity(queue.empty() ? site_name : queue);
     entity->set_scope(queue.empty() ? v1::SCOPE_TYPE_SITE : v1::SCOPE_TYPE_QUEUE);
@@ -350,7 +362,7 @@ absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
       auto found = by_window.find(window);
       const WindowCounts window_counts = found == by_window.end() ? WindowCounts{} : found->second;
       const auto start =
-          common::TimestampFromTime(WindowStart(window, now, options_.site_time_zone));
+          common::TimestampFromTime(WindowStart(window, counts.now, options_.site_time_zone));
       for (const BuiltMetric* metric : selection.metrics) {
         v1::MetricValue* value = entity->add_values();
         *value = ValueOf(*metric, window_counts, options_.thresholds);
@@ -360,13 +372,17 @@ absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
       }
     }
   }
-  // The site first, then queues by name.
-  if (selection.site && response.entities_size() > 1) {
-    std::stable_partition(
-        response.mutable_entities()->begin(), response.mutable_entities()->end(),
-        [](const v1::EntityMetrics& e) { return e.scope() == v1::SCOPE_TYPE_SITE; });
-  }
   return response;
+}
+
+absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
+    const v1::GetCurrentMetricsRequest& request, absl::Time now) const {
+  CC_ASSIGN_OR_RETURN(Selection selection, ParseFilter(request.filter(), options_.site));
+  LiveCounts counts{.now = now};
+  if (selection.site || selection.all_queues || !selection.queues.empty()) {
+    CC_ASSIGN_OR_RETURN(counts, Count(now, selection.windows));
+  }
+  return Render(counts, selection, request.include_definitions());
 }
 
 }  // namespace contactcentre::analytics

@@ -3,7 +3,10 @@
 // Every replica shares the table, so any replica answers with every replica's events.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -23,6 +26,31 @@ struct MetricsStoreOptions {
   QueueThresholds thresholds;
 };
 
+// What a MetricsFilter asks for.
+struct Selection {
+  // The site's own figures.
+  bool site = false;
+  // Every queue with facts today, besides the named ones.
+  bool all_queues = false;
+  std::set<std::string> queues;
+  std::vector<const BuiltMetric*> metrics;  // in the catalogue's order
+  std::vector<v1::MetricWindow> windows;
+};
+
+// The selection of `filter` on the replica of `site`. INVALID_ARGUMENT naming the field
+// ("filter.metrics[2]", "filter.entities.queues[0]", "filter.windows[0]"); UNIMPLEMENTED for
+// teams, operators and metrics not computed yet.
+absl::StatusOr<Selection> ParseFilter(const v1::MetricsFilter& filter, const std::string& site);
+
+// The counts of every queue of the site ("" for the site itself) over some windows, at `now`.
+struct LiveCounts {
+  absl::Time now;
+  std::map<std::string, std::map<int, WindowCounts>> by_entity;
+};
+
+// Every live window, in the order figures list them.
+const std::vector<v1::MetricWindow>& LiveWindows();
+
 class MetricsStore {
  public:
   MetricsStore(common::PgPool* pg, MetricsStoreOptions options);
@@ -35,6 +63,17 @@ class MetricsStore {
   // GetCurrentMetrics at `now` (the data time).
   absl::StatusOr<v1::GetCurrentMetricsResponse> CurrentMetrics(
       const v1::GetCurrentMetricsRequest& request, absl::Time now) const;
+
+  // The counts of every queue and the site over `windows` at `now` (one query per window).
+  absl::StatusOr<LiveCounts> Count(absl::Time now,
+                                   const std::vector<v1::MetricWindow>& windows) const;
+
+  // The figures `selection` asks for out of `counts` (named queues without facts with zero
+  // counts); the site first, then queues by name.
+  v1::GetCurrentMetricsResponse Render(const LiveCounts& counts, const Selection& selection,
+                                       bool include_definitions) const;
+
+  const std::string& site() const { return options_.site; }
 
  private:
   common::PgPool& pg_;

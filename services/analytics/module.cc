@@ -12,7 +12,8 @@ MetricsStoreOptions WithSite(MetricsStoreOptions options, const std::string& sit
 
 AnalyticsModule::AnalyticsModule(common::ServiceContext& context, AnalyticsModuleOptions options)
     : metrics_(&context.pg, WithSite(options.metrics, context.config.site)),
-      service_(&metrics_),
+      watcher_(&metrics_, options.watch),
+      service_(&metrics_, &watcher_),
       consumer_(&context.redis,
                 {.site = context.config.site,
                  .group = "analytics",
@@ -26,9 +27,15 @@ std::vector<std::string> AnalyticsModule::HealthServiceNames() {
   return {v1::AnalyticsService::service_full_name()};
 }
 
-void AnalyticsModule::OnReady() { consumer_.Start(); }
+void AnalyticsModule::OnReady() {
+  consumer_.Start();
+  watcher_.Start();
+}
 
-void AnalyticsModule::OnShutdown() { consumer_.Stop(); }
+void AnalyticsModule::OnShutdown() {
+  watcher_.Stop();
+  consumer_.Stop();
+}
 
 AnalyticsModule::~AnalyticsModule() { OnShutdown(); }
 

@@ -1,5 +1,6 @@
 // The analytics service as a ServiceModule (common/service_main.h): the gRPC service, the
-// metrics store and the consumer of the site's event stream (group "analytics").
+// metrics store, the WatchMetrics hub and the consumer of the site's event stream (group
+// "analytics").
 #pragma once
 
 #include <string>
@@ -9,6 +10,7 @@
 #include "common/service_main.h"
 #include "services/analytics/grpc_service.h"
 #include "services/analytics/metrics_store.h"
+#include "services/analytics/watch.h"
 
 namespace contactcentre::analytics {
 
@@ -19,6 +21,8 @@ struct AnalyticsModuleOptions {
   absl::Duration event_read_block = absl::Seconds(1);
   // Entries pending this long with a consumer are taken over (a dead replica's work).
   absl::Duration claim_min_idle = absl::Seconds(30);
+  // WatchMetrics: refresh period, coalescing bounds, subscriber limit.
+  WatchOptions watch;
 };
 
 class AnalyticsModule final : public common::ServiceModule {
@@ -29,15 +33,17 @@ class AnalyticsModule final : public common::ServiceModule {
 
   std::vector<grpc::Service*> GrpcServices() override;
   std::vector<std::string> HealthServiceNames() override;
-  // Starts the consumer of the site's event stream.
+  // Starts the consumer of the site's event stream and the refresher of live figures.
   void OnReady() override;
   void OnShutdown() override;
 
   MetricsStore& metrics() { return metrics_; }
   common::EventConsumer& consumer() { return consumer_; }
+  MetricsWatcher& watcher() { return watcher_; }
 
  private:
   MetricsStore metrics_;
+  MetricsWatcher watcher_;
   AnalyticsGrpcService service_;
   common::EventConsumer consumer_;
 };

@@ -40,6 +40,7 @@ absl::StatusOr<std::unique_ptr<AnalyticsTestEnv>> AnalyticsTestEnv::Start(
                                                                .shutdown_grace = absl::Seconds(2)},
                                                               env->module_->GrpcServices()));
   env->server_->SetReady(true);
+  env->module_->watcher().Start();
   env->channel_ = common::MakeChannel(absl::StrCat("127.0.0.1:", env->server_->port()));
   env->analytics_ = v1::AnalyticsService::NewStub(env->channel_);
   return env;

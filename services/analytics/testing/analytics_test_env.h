@@ -3,7 +3,7 @@
 // server on a free port, a publisher of call events and a stub.
 //
 // The event consumer is not started: tests call Drain() (or the consumer's PollOnce) so that
-// what was applied when is deterministic.
+// what was applied when is deterministic. The WatchMetrics refresher runs.
 //
 //   auto env = AnalyticsTestEnv::Start();
 //   ASSERT_TRUE(env.ok()) << env.status();
@@ -32,7 +32,9 @@ class AnalyticsTestEnv {
   static absl::StatusOr<std::unique_ptr<AnalyticsTestEnv>> Start(
       AnalyticsModuleOptions options = {.metrics = {.site_time_zone = absl::UTCTimeZone()},
                                         .event_read_block = absl::Milliseconds(50),
-                                        .claim_min_idle = absl::Milliseconds(200)});
+                                        .claim_min_idle = absl::Milliseconds(200),
+                                        .watch = {.refresh_interval = absl::Milliseconds(100),
+                                                  .heartbeat_interval = absl::Seconds(1)}});
   ~AnalyticsTestEnv();
 
   v1::AnalyticsService::Stub& analytics() { return *analytics_; }
