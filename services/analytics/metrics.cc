@@ -111,6 +111,8 @@ const std::vector<BuiltMetric>& BuiltMetrics() {
       definition.set_higher_is_better(spec.higher_is_better);
       definition.add_scopes(v1::SCOPE_TYPE_SITE);
       definition.add_scopes(v1::SCOPE_TYPE_QUEUE);
+      definition.add_scopes(v1::SCOPE_TYPE_TEAM);
+      definition.add_scopes(v1::SCOPE_TYPE_OPERATOR);
       for (v1::MetricWindow window :
            {v1::METRIC_WINDOW_ROLLING_15_MINUTES, v1::METRIC_WINDOW_ROLLING_30_MINUTES,
             v1::METRIC_WINDOW_ROLLING_60_MINUTES, v1::METRIC_WINDOW_TODAY}) {

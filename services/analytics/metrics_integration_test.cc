@@ -44,6 +44,10 @@ class Script {
     context->set_direction(outbound ? calls::v1::CALL_DIRECTION_OUTBOUND
                                     : calls::v1::CALL_DIRECTION_INBOUND);
     context->set_chain_root(context->call());
+    if (auto handler = handlers_.find(call); handler != handlers_.end()) {
+      context->set_operator_(absl::StrCat("operators/", handler->second.first));
+      context->set_team(absl::StrCat("teams/", handler->second.second));
+    }
     return context;
   }
   void Queued(const std::string& call, const std::string& queue, absl::Duration ago,
@@ -81,8 +85,13 @@ class Script {
     Context(Add(ago).mutable_wrap_up_timed_out()->mutable_call(), call, queue);
   }
   std::vector<Event>& events() { return events_; }
+  // The call's events from now on name this operator and team.
+  void HandledBy(const std::string& call, const std::string& op, const std::string& team) {
+    handlers_[call] = {op, team};
+  }
 
  private:
+  std::map<std::string, std::pair<std::string, std::string>> handlers_;
   const absl::Time now_;
   std::vector<Event> events_;
 };
@@ -302,8 +311,13 @@ TEST(AnalyticsMetricsIntegrationTest, BadFiltersNameTheField) {
        [](v1::MetricsFilter& f) { f.mutable_entities()->add_sites("msk"); }},
       {absl::StatusCode::kInvalidArgument, "filter.windows[0]",
        [](v1::MetricsFilter& f) { f.add_windows(v1::METRIC_WINDOW_REPORT_PERIOD); }},
-      {absl::StatusCode::kUnimplemented, "filter.entities.teams",
-       [](v1::MetricsFilter& f) { f.mutable_entities()->add_teams("teams/t1"); }},
+      {absl::StatusCode::kInvalidArgument, "filter.entities.teams[0]",
+       [](v1::MetricsFilter& f) { f.mutable_entities()->add_teams("t1"); }},
+      {absl::StatusCode::kInvalidArgument, "filter.entities.operators[1]",
+       [](v1::MetricsFilter& f) {
+         f.mutable_entities()->add_operators("operators/-");
+         f.mutable_entities()->add_operators("operators/");
+       }},
       {absl::StatusCode::kUnimplemented, "filter.metrics[0]",
        [](v1::MetricsFilter& f) { f.add_metrics("nps"); }},
   };
@@ -378,6 +392,58 @@ TEST(AnalyticsMetricsIntegrationTest, WatchSendsASnapshotThenChangesThenHeartbea
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StartsWith(status.error_message(), "filter.metrics[0]"))
       << status.error_message();
+}
+
+TEST(AnalyticsMetricsIntegrationTest, TeamsAndOperatorsCountTheCallsTheyHandled) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  // Team t1: o1 answers e1 after 10 s and handles it for 100 s; o2 answers e2 after 30 s.
+  // Team t2: o3 answers e3 after 0 s. e4 is abandoned after 40 s with no operator.
+  const absl::Duration m = absl::Minutes(1);
+  Script s(absl::Now());
+  s.Queued("e1", "q1", 5 * m);
+  s.HandledBy("e1", "o1", "t1");
+  s.Connected("e1", "q1", 5 * m - absl::Seconds(10), 10);
+  s.Completed("e1", "q1", 3 * m, 80, 0, 20);
+  s.Queued("e2", "q1", 5 * m);
+  s.HandledBy("e2", "o2", "t1");
+  s.Connected("e2", "q1", 5 * m - absl::Seconds(30), 30);
+  s.Queued("e3", "q2", 4 * m);
+  s.HandledBy("e3", "o3", "t2");
+  s.Connected("e3", "q2", 4 * m, 0);
+  s.Queued("e4", "q1", 4 * m);
+  s.Abandoned("e4", "q1", 4 * m - absl::Seconds(40), 40);
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(s.events()).ok());
+  ASSERT_TRUE((*env)->Drain().ok());
+
+  v1::GetCurrentMetricsRequest request;
+  request.mutable_filter()->mutable_entities()->add_teams("teams/t1");
+  request.mutable_filter()->mutable_entities()->set_include_team_operators(true);
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->entities_size(), 3);  // by name: operators/o1, operators/o2, teams/t1
+  EXPECT_EQ(response->entities(0).entity(), "operators/o1");
+  EXPECT_EQ(response->entities(0).scope(), v1::SCOPE_TYPE_OPERATOR);
+  EXPECT_EQ(response->entities(1).entity(), "operators/o2");
+  EXPECT_EQ(response->entities(2).entity(), "teams/t1");
+  EXPECT_EQ(response->entities(2).scope(), v1::SCOPE_TYPE_TEAM);
+  const Figures t1 = FiguresOf(*response, "teams/t1", v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  EXPECT_EQ(t1.at("answered")[0], 2);
+  EXPECT_EQ(t1.at("asa"), (std::vector<double>{20, 40, 2}));            // (10 + 30) / 2
+  EXPECT_EQ(t1.at("service_level"), (std::vector<double>{0.5, 1, 2}));  // e1 only within T
+  const Figures o1 = FiguresOf(*response, "operators/o1", v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  EXPECT_EQ(o1.at("aht"), (std::vector<double>{100, 100, 1}));  // 80 + 0 + 20
+
+  // Every team; the abandoned call without an operator is in no team.
+  request.mutable_filter()->mutable_entities()->Clear();
+  request.mutable_filter()->mutable_entities()->add_teams("teams/-");
+  response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->entities_size(), 2);
+  const Figures t2 = FiguresOf(*response, "teams/t2", v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  EXPECT_EQ(t2.at("answered")[0], 1);
+  EXPECT_EQ(t2.at("abandoned")[0], 0);
 }
 
 }  // namespace

@@ -48,9 +48,12 @@ ON CONFLICT (site, call_id) DO UPDATE SET
 
 // Per queue and for the whole site (queue NULL) over the window [$2, now]: $3 = T and $4 = the
 // short abandon threshold, in seconds.
+// Per queue, team, operator (with its team) and for the whole site over the window [$2, now]:
+// $3 = T and $4 = the short abandon threshold, in seconds. The first column tells the grouping:
+// 3 queue, 5 team, 4 operator and team, 7 the site.
 constexpr absl::string_view kWindowCounts = R"sql(
 WITH w AS (SELECT to_timestamp($2::float8 / 1e6) AS s)
-SELECT queue,
+SELECT GROUPING(queue, team, operator), queue, team, operator,
   count(*) FILTER (WHERE offered_at >= w.s),
   count(*) FILTER (WHERE answered_at >= w.s),
   count(*) FILTER (WHERE answered_at >= w.s AND answer_wait_seconds <= $3::float8),
@@ -69,7 +72,7 @@ FROM call_facts, w
 WHERE site = $1 AND queue <> '' AND NOT outbound
   AND greatest(offered_at, answered_at, abandoned_at, handled_at, transferred_at,
                wrap_up_timed_out_at) >= w.s
-GROUP BY GROUPING SETS ((queue), ())
+GROUP BY GROUPING SETS ((queue), (team), (operator, team), ())
 )sql";
 
 double Seconds(const google::protobuf::Duration& duration) {
@@ -170,13 +173,6 @@ const std::vector<v1::MetricWindow>& LiveWindows() {
 absl::StatusOr<Selection> ParseFilter(const v1::MetricsFilter& filter, const std::string& site) {
   Selection selection;
   const v1::EntityFilter& entities = filter.entities();
-  if (!entities.teams().empty()) {
-    return absl::UnimplementedError("filter.entities.teams: team figures are not built yet");
-  }
-  if (!entities.operators().empty()) {
-    return absl::UnimplementedError(
-        "filter.entities.operators: operator figures are not built yet");
-  }
   const std::string own_site = absl::StrCat("sites/", site);
   bool own_site_allowed = entities.sites().empty();
   for (int i = 0; i < entities.sites_size(); ++i) {
@@ -187,26 +183,39 @@ absl::StatusOr<Selection> ParseFilter(const v1::MetricsFilter& filter, const std
     }
     if (name == "sites/-" || name == own_site) own_site_allowed = true;
   }
-  for (int i = 0; i < entities.queues_size(); ++i) {
-    const std::string& name = entities.queues(i);
-    if (name == "queues/-") {
-      selection.all_queues = true;
-    } else if (ValidName(name, "queues/")) {
-      selection.queues.insert(name);
-    } else {
-      return Invalid(absl::StrCat("filter.entities.queues[", i, "]"),
-                     absl::StrCat("malformed queue name \"", name, "\""));
+  const std::pair<const google::protobuf::RepeatedPtrField<std::string>*, const char*> kinds[] = {
+      {&entities.queues(), "queues"},
+      {&entities.teams(), "teams"},
+      {&entities.operators(), "operators"}};
+  for (const auto& [names, kind] : kinds) {
+    const std::string prefix = absl::StrCat(kind, "/");
+    for (int i = 0; i < names->size(); ++i) {
+      const std::string& name = names->Get(i);
+      if (name == absl::StrCat(prefix, "-")) {
+        selection.wildcards.insert(prefix);
+      } else if (ValidName(name, prefix)) {
+        selection.named.insert(name);
+      } else {
+        return Invalid(absl::StrCat("filter.entities.", kind, "[", i, "]"),
+                       absl::StrCat("malformed ", kind, " name \"", name, "\""));
+      }
     }
   }
-  if (entities.sites().empty() && entities.queues().empty()) {
+  if (entities.include_team_operators()) {
+    for (const std::string& team : entities.teams()) selection.team_operators_of.insert(team);
+  }
+  const bool nothing_named =
+      entities.queues().empty() && entities.teams().empty() && entities.operators().empty();
+  if (entities.sites().empty() && nothing_named) {
     selection.site = true;
-    selection.all_queues = true;
+    selection.wildcards.insert("queues/");
   } else {
     selection.site = !entities.sites().empty() && own_site_allowed;
     if (!own_site_allowed) {
       // Another site's figures are kept by that site's replicas.
-      selection.all_queues = false;
-      selection.queues.clear();
+      selection.wildcards.clear();
+      selection.named.clear();
+      selection.team_operators_of.clear();
     }
   }
   std::set<const BuiltMetric*> wanted;
@@ -269,20 +278,43 @@ absl::Time WindowStart(v1::MetricWindow window, absl::Time now, absl::TimeZone z
 }
 
 WindowCounts CountsOf(const pqxx::row& row) {
+  constexpr int kFirst = 4;
   WindowCounts c;
-  c.offered = row[1].as<int64_t>();
-  c.answered = row[2].as<int64_t>();
-  c.answered_within_threshold = row[3].as<int64_t>();
-  c.answer_wait_seconds = row[4].as<double>();
-  c.abandoned = row[5].as<int64_t>();
-  c.short_abandoned = row[6].as<int64_t>();
-  c.abandoned_within_threshold = row[7].as<int64_t>();
-  c.abandoned_after_threshold = row[8].as<int64_t>();
-  c.handled = row[9].as<int64_t>();
-  c.handle_seconds = row[10].as<double>();
-  c.transfers = row[11].as<int64_t>();
-  c.missing_wrap_ups = row[12].as<int64_t>();
+  c.offered = row[kFirst].as<int64_t>();
+  c.answered = row[kFirst + 1].as<int64_t>();
+  c.answered_within_threshold = row[kFirst + 2].as<int64_t>();
+  c.answer_wait_seconds = row[kFirst + 3].as<double>();
+  c.abandoned = row[kFirst + 4].as<int64_t>();
+  c.short_abandoned = row[kFirst + 5].as<int64_t>();
+  c.abandoned_within_threshold = row[kFirst + 6].as<int64_t>();
+  c.abandoned_after_threshold = row[kFirst + 7].as<int64_t>();
+  c.handled = row[kFirst + 8].as<int64_t>();
+  c.handle_seconds = row[kFirst + 9].as<double>();
+  c.transfers = row[kFirst + 10].as<int64_t>();
+  c.missing_wrap_ups = row[kFirst + 11].as<int64_t>();
   return c;
+}
+
+void Add(WindowCounts& into, const WindowCounts& more) {
+  into.offered += more.offered;
+  into.answered += more.answered;
+  into.answered_within_threshold += more.answered_within_threshold;
+  into.answer_wait_seconds += more.answer_wait_seconds;
+  into.abandoned += more.abandoned;
+  into.short_abandoned += more.short_abandoned;
+  into.abandoned_within_threshold += more.abandoned_within_threshold;
+  into.abandoned_after_threshold += more.abandoned_after_threshold;
+  into.handled += more.handled;
+  into.handle_seconds += more.handle_seconds;
+  into.transfers += more.transfers;
+  into.missing_wrap_ups += more.missing_wrap_ups;
+}
+
+v1::ScopeType ScopeOf(absl::string_view entity) {
+  if (entity.empty()) return v1::SCOPE_TYPE_SITE;
+  if (absl::StartsWith(entity, "queues/")) return v1::SCOPE_TYPE_QUEUE;
+  if (absl::StartsWith(entity, "teams/")) return v1::SCOPE_TYPE_TEAM;
+  return v1::SCOPE_TYPE_OPERATOR;
 }
 
 }  // namespace
@@ -320,8 +352,19 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
                             absl::ToDoubleSeconds(options_.thresholds.service_level),
                             absl::ToDoubleSeconds(options_.thresholds.short_abandon));
       for (const pqxx::row& row : rows) {
-        const std::string queue = row[0].is_null() ? "" : row[0].as<std::string>();
-        counts.by_entity[queue][window] = CountsOf(row);
+        const int grouping = row[0].as<int>();
+        std::string entity;
+        if (grouping == 3) {
+          entity = row[1].as<std::string>();
+        } else if (grouping == 5) {
+          entity = row[2].as<std::string>();
+        } else if (grouping == 4) {
+          entity = row[3].as<std::string>();
+          if (!entity.empty()) counts.operator_teams[entity].insert(row[2].as<std::string>());
+        }
+        if (grouping != 7 && entity.empty()) continue;  // calls without a team or operator
+        // An operator who changed teams today has one row per team: summed.
+        Add(counts.by_entity[entity][window], CountsOf(row));
       }
     }
     return absl::OkStatus();
@@ -339,13 +382,20 @@ v1::GetCurrentMetricsResponse MetricsStore::Render(const LiveCounts& counts,
       *response.add_definitions() = metric->definition;
     }
   }
-  // Entities: "" for the site, then queues by name.
-  std::set<std::string> entities;
+  // Entities: "" for the site, then the others by name.
+  std::set<std::string> entities = selection.named;
   if (selection.site) entities.insert("");
-  for (const std::string& queue : selection.queues) entities.insert(queue);
-  if (selection.all_queues) {
-    for (const auto& [queue, unused] : counts.by_entity) {
-      if (!queue.empty()) entities.insert(queue);
+  for (const auto& [entity, unused] : counts.by_entity) {
+    for (const std::string& prefix : selection.wildcards) {
+      if (absl::StartsWith(entity, prefix)) entities.insert(entity);
+    }
+  }
+  for (const auto& [operator_name, teams] : counts.operator_teams) {
+    for (const std::string& team : teams) {
+      if (selection.team_operators_of.contains(team) ||
+          (selection.team_operators_of.contains("teams/-") && !team.empty())) {
+        entities.insert(operator_name);
+      }
     }
   }
   const std::string site_name = absl::StrCat("sites/", options_.site);
@@ -356,7 +406,7 @@ v1::GetCurrentMetricsResponse MetricsStore::Render(const LiveCounts& counts,
         found_entity == counts.by_entity.end() ? none : found_entity->second;
     v1::EntityMetrics* entity = response.add_entities();
     entity->set_entity(queue.empty() ? site_name : queue);
-    entity->set_scope(queue.empty() ? v1::SCOPE_TYPE_SITE : v1::SCOPE_TYPE_QUEUE);
+    entity->set_scope(ScopeOf(queue));
     entity->set_site(site_name);
     for (v1::MetricWindow window : selection.windows) {
       auto found = by_window.find(window);
@@ -379,7 +429,7 @@ absl::StatusOr<v1::GetCurrentMetricsResponse> MetricsStore::CurrentMetrics(
     const v1::GetCurrentMetricsRequest& request, absl::Time now) const {
   CC_ASSIGN_OR_RETURN(Selection selection, ParseFilter(request.filter(), options_.site));
   LiveCounts counts{.now = now};
-  if (selection.site || selection.all_queues || !selection.queues.empty()) {
+  if (selection.site || !selection.wildcards.empty() || !selection.named.empty()) {
     CC_ASSIGN_OR_RETURN(counts, Count(now, selection.windows));
   }
   return Render(counts, selection, request.include_definitions());

@@ -30,22 +30,30 @@ struct MetricsStoreOptions {
 struct Selection {
   // The site's own figures.
   bool site = false;
-  // Every queue with facts today, besides the named ones.
-  bool all_queues = false;
-  std::set<std::string> queues;
+  // Named queues, teams and operators ("queues/q1").
+  std::set<std::string> named;
+  // Every entity with facts today whose name starts with one of these ("queues/", "teams/",
+  // "operators/").
+  std::set<std::string> wildcards;
+  // Teams (or "teams/-") whose operators are included (include_team_operators).
+  std::set<std::string> team_operators_of;
   std::vector<const BuiltMetric*> metrics;  // in the catalogue's order
   std::vector<v1::MetricWindow> windows;
 };
 
 // The selection of `filter` on the replica of `site`. INVALID_ARGUMENT naming the field
 // ("filter.metrics[2]", "filter.entities.queues[0]", "filter.windows[0]"); UNIMPLEMENTED for
-// teams, operators and metrics not computed yet.
+// metrics not computed yet.
 absl::StatusOr<Selection> ParseFilter(const v1::MetricsFilter& filter, const std::string& site);
 
-// The counts of every queue of the site ("" for the site itself) over some windows, at `now`.
+// The counts of every queue, team and operator of the site ("" for the site itself) over some
+// windows, at `now`.
 struct LiveCounts {
   absl::Time now;
+  // Entity name -> window -> counts.
   std::map<std::string, std::map<int, WindowCounts>> by_entity;
+  // Operator -> the teams it handled calls for (for include_team_operators).
+  std::map<std::string, std::set<std::string>> operator_teams;
 };
 
 // Every live window, in the order figures list them.
