@@ -251,6 +251,11 @@ TEST(AnalyticsMetricsIntegrationTest, ScriptedEventsGiveTheHandWorkedFigures) {
             "metricDefinitions/service_level.offered.v1");
   EXPECT_DOUBLE_EQ(response->entities(0).values(1).value(), 4.0 / 6);
 
+  // Pruning keeps what changed recently, and only then forgets it.
+  absl::StatusOr<int64_t> pruned = (*env)->module().metrics().Prune(absl::Hours(48));
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 0);
+
   // A filter: one queue, two metrics, one window.
   v1::GetCurrentMetricsRequest request;
   request.mutable_filter()->mutable_entities()->add_queues("queues/q2");
@@ -264,6 +269,16 @@ TEST(AnalyticsMetricsIntegrationTest, ScriptedEventsGiveTheHandWorkedFigures) {
   EXPECT_EQ(response->entities(0).entity(), "queues/q2");
   ASSERT_EQ(response->entities(0).values_size(), 2);
   EXPECT_EQ(response->definitions_size(), 2);
+
+  pruned = (*env)->module().metrics().Prune(absl::ZeroDuration());
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 10);  // c1..c10
+  response = Current(**env);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->entities_size(), 1);  // the site alone, with nothing counted
+  EXPECT_EQ(FiguresOf(*response, absl::StrCat("sites/", (*env)->site()), v1::METRIC_WINDOW_TODAY)
+                .at("offered")[0],
+            0);
 }
 
 TEST(AnalyticsMetricsIntegrationTest, ADeadReplicasPendingEventsAreTakenOver) {

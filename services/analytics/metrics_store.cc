@@ -43,7 +43,8 @@ ON CONFLICT (site, call_id) DO UPDATE SET
   handled_at = COALESCE(f.handled_at, EXCLUDED.handled_at),
   handle_seconds = COALESCE(f.handle_seconds, EXCLUDED.handle_seconds),
   transferred_at = COALESCE(f.transferred_at, EXCLUDED.transferred_at),
-  wrap_up_timed_out_at = COALESCE(f.wrap_up_timed_out_at, EXCLUDED.wrap_up_timed_out_at)
+  wrap_up_timed_out_at = COALESCE(f.wrap_up_timed_out_at, EXCLUDED.wrap_up_timed_out_at),
+  updated_at = now()
 )sql";
 
 // Per queue and for the whole site (queue NULL) over the window [$2, now]: $3 = T and $4 = the
@@ -69,7 +70,7 @@ SELECT GROUPING(queue, team, operator), queue, team, operator,
   count(*) FILTER (WHERE transferred_at >= w.s),
   count(*) FILTER (WHERE wrap_up_timed_out_at >= w.s)
 FROM call_facts, w
-WHERE site = $1 AND queue <> '' AND NOT outbound
+WHERE site = $1 AND updated_at >= w.s - interval '5 minutes' AND queue <> '' AND NOT outbound
   AND greatest(offered_at, answered_at, abandoned_at, handled_at, transferred_at,
                wrap_up_timed_out_at) >= w.s
 GROUP BY GROUPING SETS ((queue), (team), (operator, team), ())
@@ -338,6 +339,16 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
                     update.abandon_wait, update.handled_at, update.handle_seconds,
                     update.transferred_at, update.wrap_up_timed_out_at);
     return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int64_t> MetricsStore::Prune(absl::Duration keep) {
+  return pg_.Transact([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+    pqxx::result deleted = txn.exec_params(
+        "DELETE FROM call_facts WHERE site = $1 AND updated_at < now() - make_interval(secs => "
+        "$2::float8)",
+        options_.site, absl::ToDoubleSeconds(keep));
+    return static_cast<int64_t>(deleted.affected_rows());
   });
 }
 

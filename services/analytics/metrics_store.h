@@ -68,6 +68,10 @@ class MetricsStore {
   // ignored (OK).
   absl::Status ApplyEvent(const events::v1::Event& event);
 
+  // Deletes the facts of calls of the site unchanged for `keep` (longer than the longest live
+  // window, TODAY); returns how many.
+  absl::StatusOr<int64_t> Prune(absl::Duration keep);
+
   // GetCurrentMetrics at `now` (the data time).
   absl::StatusOr<v1::GetCurrentMetricsResponse> CurrentMetrics(
       const v1::GetCurrentMetricsRequest& request, absl::Time now) const;

@@ -1,5 +1,7 @@
 #include "services/analytics/module.h"
 
+#include "common/log.h"
+
 namespace contactcentre::analytics {
 namespace {
 
@@ -19,7 +21,9 @@ AnalyticsModule::AnalyticsModule(common::ServiceContext& context, AnalyticsModul
                  .group = "analytics",
                  .block = options.event_read_block,
                  .claim_min_idle = options.claim_min_idle},
-                [this](const events::v1::Event& event) { return metrics_.ApplyEvent(event); }) {}
+                [this](const events::v1::Event& event) { return metrics_.ApplyEvent(event); }),
+      prune_interval_(options.prune_interval),
+      keep_facts_(options.keep_facts) {}
 
 std::vector<grpc::Service*> AnalyticsModule::GrpcServices() { return {&service_}; }
 
@@ -30,11 +34,27 @@ std::vector<std::string> AnalyticsModule::HealthServiceNames() {
 void AnalyticsModule::OnReady() {
   consumer_.Start();
   watcher_.Start();
+  if (prune_interval_ <= absl::ZeroDuration()) return;
+  pruner_ = std::thread([this] {
+    absl::MutexLock lock(&prune_mutex_);
+    while (!prune_mutex_.AwaitWithTimeout(absl::Condition(&stopping_), prune_interval_)) {
+      prune_mutex_.Unlock();
+      if (absl::StatusOr<int64_t> pruned = metrics_.Prune(keep_facts_); !pruned.ok()) {
+        common::LogWarning("pruning old call facts failed", {{"error", pruned.status()}});
+      }
+      prune_mutex_.Lock();
+    }
+  });
 }
 
 void AnalyticsModule::OnShutdown() {
   watcher_.Stop();
   consumer_.Stop();
+  {
+    absl::MutexLock lock(&prune_mutex_);
+    stopping_ = true;
+  }
+  if (pruner_.joinable()) pruner_.join();
 }
 
 AnalyticsModule::~AnalyticsModule() { OnShutdown(); }

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "common/event_stream.h"
 #include "common/service_main.h"
 #include "services/analytics/grpc_service.h"
@@ -23,6 +25,9 @@ struct AnalyticsModuleOptions {
   absl::Duration claim_min_idle = absl::Seconds(30);
   // WatchMetrics: refresh period, coalescing bounds, subscriber limit.
   WatchOptions watch;
+  // How often call facts unchanged for `keep_facts` are deleted; zero disables the pruner.
+  absl::Duration prune_interval = absl::Minutes(10);
+  absl::Duration keep_facts = absl::Hours(48);
 };
 
 class AnalyticsModule final : public common::ServiceModule {
@@ -33,7 +38,8 @@ class AnalyticsModule final : public common::ServiceModule {
 
   std::vector<grpc::Service*> GrpcServices() override;
   std::vector<std::string> HealthServiceNames() override;
-  // Starts the consumer of the site's event stream and the refresher of live figures.
+  // Starts the consumer of the site's event stream, the refresher of live figures and the
+  // pruner of old call facts.
   void OnReady() override;
   void OnShutdown() override;
 
@@ -46,6 +52,11 @@ class AnalyticsModule final : public common::ServiceModule {
   MetricsWatcher watcher_;
   AnalyticsGrpcService service_;
   common::EventConsumer consumer_;
+  const absl::Duration prune_interval_;
+  const absl::Duration keep_facts_;
+  absl::Mutex prune_mutex_;
+  bool stopping_ ABSL_GUARDED_BY(prune_mutex_) = false;
+  std::thread pruner_;
 };
 
 }  // namespace contactcentre::analytics
