@@ -461,5 +461,38 @@ TEST(AnalyticsMetricsIntegrationTest, TeamsAndOperatorsCountTheCallsTheyHandled)
   EXPECT_EQ(t2.at("abandoned")[0], 0);
 }
 
+TEST(AnalyticsMetricsIntegrationTest, TwoReplicasShareTheStreamAndAgree) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  AnalyticsModule second((*env)->context(), {.metrics = {.site_time_zone = absl::UTCTimeZone()},
+                                             .event_read_block = absl::Milliseconds(50)});
+  ASSERT_NE(second.consumer().consumer_name(), (*env)->module().consumer().consumer_name());
+  Script script(absl::Now());
+  ScriptTheDay(script);
+  std::vector<Event> first_half(script.events().begin(), script.events().begin() + 12);
+  std::vector<Event> second_half(script.events().begin() + 12, script.events().end());
+  // The first replica takes the first half; the second replica, in the same group, only what
+  // came after.
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(first_half).ok());
+  absl::StatusOr<int> applied = (*env)->Drain();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 12);
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(second_half).ok());
+  applied = second.consumer().PollOnce(true);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, static_cast<int>(second_half.size()));
+  applied = (*env)->Drain();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 0);
+
+  // Either replica answers with every event, as if one had applied them all.
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ExpectTheDay(*response, (*env)->site());
+  response = second.metrics().CurrentMetrics({}, absl::Now());
+  ASSERT_TRUE(response.ok()) << response.status();
+  ExpectTheDay(*response, (*env)->site());
+}
+
 }  // namespace
 }  // namespace contactcentre::analytics

@@ -39,6 +39,8 @@ class AnalyticsTestEnv {
 
   v1::AnalyticsService::Stub& analytics() { return *analytics_; }
   AnalyticsModule& module() { return *module_; }
+  // The services' context, e.g. for a second replica's module on the same database and site.
+  common::ServiceContext& context() { return *context_; }
   common::RedisClient& redis() { return *redis_; }
   // Publishes to the test's site as the calls service would.
   common::EventPublisher& calls_publisher() { return *calls_publisher_; }
