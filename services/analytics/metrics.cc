@@ -61,6 +61,20 @@ constexpr Spec kSpecs[] = {
      "(answered within T + abandoned within T) / (answered + abandoned); abandons shorter than "
      "the short abandon threshold excluded",
      v1::METRIC_UNIT_RATIO, v1::METRIC_KIND_RATIO, true, kBoth},
+    {"operators_available", "standard", "Operators available", "operators in state AVAILABLE now",
+     v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_GAUGE, true, kNone},
+    {"operators_logged_in", "standard", "Operators logged in",
+     "operators in any state but OFFLINE now", v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_GAUGE, true,
+     kNone},
+    {"operators_not_ready", "standard", "Operators not ready", "operators in state NOT_READY now",
+     v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_GAUGE, false, kNone},
+    {"operators_on_call", "standard", "Operators on call", "operators in state ON_CALL now",
+     v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_GAUGE, true, kNone},
+    {"operators_reserved", "standard", "Operators reserved",
+     "operators offered a call (state RESERVED) now", v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_GAUGE,
+     true, kNone},
+    {"operators_wrap_up", "standard", "Operators in wrap-up", "operators in state WRAP_UP now",
+     v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_GAUGE, false, kNone},
     {"short_abandoned", "standard", "Short abandons",
      "abandoned calls that waited less than the short abandon threshold", v1::METRIC_UNIT_COUNT,
      v1::METRIC_KIND_COUNTER, false, kShort},
@@ -113,10 +127,14 @@ const std::vector<BuiltMetric>& BuiltMetrics() {
       definition.add_scopes(v1::SCOPE_TYPE_QUEUE);
       definition.add_scopes(v1::SCOPE_TYPE_TEAM);
       definition.add_scopes(v1::SCOPE_TYPE_OPERATOR);
-      for (v1::MetricWindow window :
-           {v1::METRIC_WINDOW_ROLLING_15_MINUTES, v1::METRIC_WINDOW_ROLLING_30_MINUTES,
-            v1::METRIC_WINDOW_ROLLING_60_MINUTES, v1::METRIC_WINDOW_TODAY}) {
-        definition.add_windows(window);
+      if (spec.kind == v1::METRIC_KIND_GAUGE) {
+        definition.add_windows(v1::METRIC_WINDOW_CURRENT);
+      } else {
+        for (v1::MetricWindow window :
+             {v1::METRIC_WINDOW_ROLLING_15_MINUTES, v1::METRIC_WINDOW_ROLLING_30_MINUTES,
+              v1::METRIC_WINDOW_ROLLING_60_MINUTES, v1::METRIC_WINDOW_TODAY}) {
+          definition.add_windows(window);
+        }
       }
       if (spec.parameters == kBoth) definition.add_parameters("service_level_threshold");
       if (spec.parameters != kNone) definition.add_parameters("short_abandon_threshold");
@@ -211,6 +229,25 @@ v1::MetricValue ValueOf(const BuiltMetric& metric, const WindowCounts& c,
     *value.mutable_parameters()->mutable_short_abandon_threshold() =
         ProtoDuration(thresholds.short_abandon);
   }
+  return value;
+}
+
+v1::MetricValue GaugeValueOf(const BuiltMetric& metric, const OperatorGauges& gauges) {
+  const std::string& key = metric.key;
+  int64_t count = 0;
+  if (key == "operators_logged_in") count = gauges.logged_in;
+  if (key == "operators_available") count = gauges.available;
+  if (key == "operators_reserved") count = gauges.reserved;
+  if (key == "operators_on_call") count = gauges.on_call;
+  if (key == "operators_wrap_up") count = gauges.wrap_up;
+  if (key == "operators_not_ready") count = gauges.not_ready;
+  v1::MetricValue value;
+  value.set_metric(key);
+  value.set_definition(metric.definition.name());
+  value.set_window(v1::METRIC_WINDOW_CURRENT);
+  value.set_value(static_cast<double>(count));
+  value.set_numerator(static_cast<double>(count));
+  value.set_denominator(1);
   return value;
 }
 

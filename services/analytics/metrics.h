@@ -38,6 +38,16 @@ struct WindowCounts {
   int64_t missing_wrap_ups = 0;
 };
 
+// Operators by state now, for one entity (site, queue or team).
+struct OperatorGauges {
+  int64_t logged_in = 0;
+  int64_t available = 0;
+  int64_t reserved = 0;
+  int64_t on_call = 0;
+  int64_t wrap_up = 0;
+  int64_t not_ready = 0;
+};
+
 // One definition of the catalogue that live figures compute so far.
 struct BuiltMetric {
   // The metric key, e.g. "service_level".
@@ -67,6 +77,9 @@ std::string DefinitionName(absl::string_view key, absl::string_view variant = "s
 // caller.
 v1::MetricValue ValueOf(const BuiltMetric& metric, const WindowCounts& counts,
                         const QueueThresholds& thresholds);
+
+// The value of a gauge (kind GAUGE, window CURRENT), without window_start and data_time.
+v1::MetricValue GaugeValueOf(const BuiltMetric& metric, const OperatorGauges& gauges);
 
 // The catalogue methods.
 absl::StatusOr<v1::ListMetricDefinitionsResponse> ListMetricDefinitions(

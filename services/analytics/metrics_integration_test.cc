@@ -494,5 +494,85 @@ TEST(AnalyticsMetricsIntegrationTest, TwoReplicasShareTheStreamAndAgree) {
   ExpectTheDay(*response, (*env)->site());
 }
 
+Event StateChanged(absl::Time at, const std::string& op, const std::string& team,
+                   calls::v1::OperatorState state, std::vector<std::string> queues) {
+  Event event;
+  *event.mutable_occurred_at() = common::TimestampFromTime(at);
+  events::v1::OperatorStateChanged* changed = event.mutable_operator_state_changed();
+  changed->set_operator_(absl::StrCat("operators/", op));
+  changed->set_team(absl::StrCat("teams/", team));
+  changed->set_state(state);
+  if (state == calls::v1::OPERATOR_STATE_NOT_READY) changed->set_reason_code("break");
+  for (const std::string& queue : queues) changed->add_queues(absl::StrCat("queues/", queue));
+  return event;
+}
+
+TEST(AnalyticsMetricsIntegrationTest, OperatorsByStateNow) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  const absl::Time now = absl::Now();
+  using calls::v1::OperatorState;
+  // o1 (t1, q1 and q2): available, then on a call. o2 (t1, q1): not ready (break). o3 (t2,
+  // q2): available, then logged off. o4 (t2, q2): its later event (wrap-up) is published
+  // first; the earlier one (available) must not win when it arrives after.
+  std::vector<Event> events = {
+      StateChanged(now - absl::Minutes(5), "o1", "t1", calls::v1::OPERATOR_STATE_AVAILABLE,
+                   {"q1", "q2"}),
+      StateChanged(now - absl::Minutes(4), "o1", "t1", calls::v1::OPERATOR_STATE_ON_CALL,
+                   {"q1", "q2"}),
+      StateChanged(now - absl::Minutes(3), "o2", "t1", calls::v1::OPERATOR_STATE_NOT_READY, {"q1"}),
+      StateChanged(now - absl::Minutes(5), "o3", "t2", calls::v1::OPERATOR_STATE_AVAILABLE, {"q2"}),
+      StateChanged(now - absl::Minutes(2), "o3", "t2", calls::v1::OPERATOR_STATE_OFFLINE, {"q2"}),
+      StateChanged(now - absl::Minutes(1), "o4", "t2", calls::v1::OPERATOR_STATE_WRAP_UP, {"q2"}),
+      StateChanged(now - absl::Minutes(2), "o4", "t2", calls::v1::OPERATOR_STATE_AVAILABLE, {"q2"}),
+  };
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(events).ok());
+  ASSERT_TRUE((*env)->Drain().ok());
+
+  v1::GetCurrentMetricsRequest request;
+  request.mutable_filter()->mutable_entities()->add_sites("sites/-");
+  request.mutable_filter()->mutable_entities()->add_queues("queues/-");
+  request.mutable_filter()->mutable_entities()->add_teams("teams/-");
+  request.mutable_filter()->mutable_entities()->add_operators("operators/o1");
+  request.mutable_filter()->mutable_entities()->add_operators("operators/o3");
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_CURRENT);
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  auto gauge = [&](const std::string& entity, const std::string& metric) {
+    const Figures figures = FiguresOf(*response, entity, v1::METRIC_WINDOW_CURRENT);
+    return figures.contains(metric) ? figures.at(metric)[0] : -1;
+  };
+  const std::string site = absl::StrCat("sites/", (*env)->site());
+  // Logged in now: o1 (on call), o2 (not ready), o4 (wrap-up).
+  EXPECT_EQ(gauge(site, "operators_logged_in"), 3);
+  EXPECT_EQ(gauge(site, "operators_available"), 0);
+  EXPECT_EQ(gauge(site, "operators_on_call"), 1);
+  EXPECT_EQ(gauge(site, "operators_not_ready"), 1);
+  EXPECT_EQ(gauge(site, "operators_wrap_up"), 1);
+  EXPECT_EQ(gauge("teams/t1", "operators_logged_in"), 2);
+  EXPECT_EQ(gauge("teams/t2", "operators_logged_in"), 1);
+  EXPECT_EQ(gauge("queues/q1", "operators_logged_in"), 2);  // o1, o2
+  EXPECT_EQ(gauge("queues/q2", "operators_logged_in"), 2);  // o1, o4
+  EXPECT_EQ(gauge("queues/q2", "operators_wrap_up"), 1);
+  // Operator entities carry their status; a logged-off one is OFFLINE.
+  bool saw_o1 = false, saw_o3 = false;
+  for (const v1::EntityMetrics& entity : response->entities()) {
+    if (entity.entity() == "operators/o1") {
+      saw_o1 = true;
+      EXPECT_EQ(entity.operator_status().state(), calls::v1::OPERATOR_STATE_ON_CALL);
+      EXPECT_EQ(entity.operator_status().team(), "teams/t1");
+      EXPECT_EQ(entity.operator_status().queues_size(), 2);
+      EXPECT_EQ(common::TimeFromTimestamp(entity.operator_status().state_since()),
+                absl::FromUnixMicros(absl::ToUnixMicros(now - absl::Minutes(4))));
+    }
+    if (entity.entity() == "operators/o3") {
+      saw_o3 = true;
+      EXPECT_EQ(entity.operator_status().state(), calls::v1::OPERATOR_STATE_OFFLINE);
+    }
+  }
+  EXPECT_TRUE(saw_o1);
+  EXPECT_TRUE(saw_o3);
+}
+
 }  // namespace
 }  // namespace contactcentre::analytics

@@ -258,6 +258,7 @@ absl::StatusOr<Selection> ParseFilter(const v1::MetricsFilter& filter, const std
   for (v1::MetricWindow window : LiveWindows()) {
     if (windows.empty() || windows.contains(window)) selection.windows.push_back(window);
   }
+  selection.current = windows.empty() || windows.contains(v1::METRIC_WINDOW_CURRENT);
   return selection;
 }
 
@@ -323,7 +324,30 @@ v1::ScopeType ScopeOf(absl::string_view entity) {
 MetricsStore::MetricsStore(common::PgPool* pg, MetricsStoreOptions options)
     : pg_(*pg), options_(std::move(options)) {}
 
+absl::Status MetricsStore::ApplyOperatorState(const Event& event) {
+  const events::v1::OperatorStateChanged& changed = event.operator_state_changed();
+  if (changed.operator_().empty()) return absl::OkStatus();
+  const std::string site = event.site().empty() ? options_.site : event.site();
+  return pg_.Transact([&](pqxx::work& txn) -> absl::Status {
+    if (!event.id().empty()) {
+      CC_ASSIGN_OR_RETURN(bool first, common::MarkEventApplied(txn, event.id()));
+      if (!first) return absl::OkStatus();
+    }
+    std::vector<std::string> queues(changed.queues().begin(), changed.queues().end());
+    txn.exec_params(
+        "INSERT INTO operator_states AS o (site, operator, team, state, since, reason_code, call, "
+        "queues) VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1e6), $6, $7, $8::text[]) "
+        "ON CONFLICT (site, operator) DO UPDATE SET team = EXCLUDED.team, state = "
+        "EXCLUDED.state, since = EXCLUDED.since, reason_code = EXCLUDED.reason_code, call = "
+        "EXCLUDED.call, queues = EXCLUDED.queues WHERE o.since <= EXCLUDED.since",
+        site, changed.operator_(), changed.team(), static_cast<int>(changed.state()),
+        EventMicros(event), changed.reason_code(), changed.call(), common::PgTextArray(queues));
+    return absl::OkStatus();
+  });
+}
+
 absl::Status MetricsStore::ApplyEvent(const Event& event) {
+  if (event.payload_case() == Event::kOperatorStateChanged) return ApplyOperatorState(event);
   const FactUpdate update = UpdateOf(event);
   if (update.call == nullptr) return absl::OkStatus();
   const std::string site = event.site().empty() ? options_.site : event.site();
@@ -378,6 +402,52 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
         Add(counts.by_entity[entity][window], CountsOf(row));
       }
     }
+    pqxx::result operators = query.exec_params(
+        "SELECT operator, team, state, (extract(epoch FROM since) * 1e6)::bigint, reason_code, "
+        "call, queues FROM operator_states WHERE site = $1 AND state <> $2",
+        options_.site, static_cast<int>(calls::v1::OPERATOR_STATE_OFFLINE));
+    for (const pqxx::row& row : operators) {
+      v1::OperatorStatus status;
+      const std::string name = row[0].as<std::string>();
+      status.set_team(row[1].as<std::string>());
+      status.set_state(static_cast<calls::v1::OperatorState>(row[2].as<int>()));
+      *status.mutable_state_since() = common::TimestampFromMicros(row[3].as<int64_t>());
+      status.set_reason_code(row[4].as<std::string>());
+      status.set_call(row[5].as<std::string>());
+      auto array = row[6].as_array();
+      for (auto item = array.get_next(); item.first != pqxx::array_parser::done;
+           item = array.get_next()) {
+        if (item.first == pqxx::array_parser::string_value) status.add_queues(item.second);
+      }
+      std::vector<std::string> scopes = {""};
+      if (!status.team().empty()) scopes.push_back(status.team());
+      for (const std::string& queue : status.queues()) scopes.push_back(queue);
+      for (const std::string& scope : scopes) {
+        OperatorGauges& gauges = counts.gauges[scope];
+        ++gauges.logged_in;
+        switch (status.state()) {
+          case calls::v1::OPERATOR_STATE_AVAILABLE:
+            ++gauges.available;
+            break;
+          case calls::v1::OPERATOR_STATE_RESERVED:
+            ++gauges.reserved;
+            break;
+          case calls::v1::OPERATOR_STATE_ON_CALL:
+            ++gauges.on_call;
+            break;
+          case calls::v1::OPERATOR_STATE_WRAP_UP:
+            ++gauges.wrap_up;
+            break;
+          case calls::v1::OPERATOR_STATE_NOT_READY:
+            ++gauges.not_ready;
+            break;
+          default:
+            break;
+        }
+      }
+      if (!status.team().empty()) counts.operator_teams[name].insert(status.team());
+      counts.operators[name] = std::move(status);
+    }
     return absl::OkStatus();
   }));
   return counts;
@@ -396,11 +466,14 @@ v1::GetCurrentMetricsResponse MetricsStore::Render(const LiveCounts& counts,
   // Entities: "" for the site, then the others by name.
   std::set<std::string> entities = selection.named;
   if (selection.site) entities.insert("");
-  for (const auto& [entity, unused] : counts.by_entity) {
+  auto add_matching = [&](const std::string& entity) {
     for (const std::string& prefix : selection.wildcards) {
       if (absl::StartsWith(entity, prefix)) entities.insert(entity);
     }
-  }
+  };
+  for (const auto& [entity, unused] : counts.by_entity) add_matching(entity);
+  for (const auto& [entity, unused] : counts.gauges) add_matching(entity);
+  for (const auto& [entity, unused] : counts.operators) add_matching(entity);
   for (const auto& [operator_name, teams] : counts.operator_teams) {
     for (const std::string& team : teams) {
       if (selection.team_operators_of.contains(team) ||
@@ -419,12 +492,30 @@ v1::GetCurrentMetricsResponse MetricsStore::Render(const LiveCounts& counts,
     entity->set_entity(queue.empty() ? site_name : queue);
     entity->set_scope(ScopeOf(queue));
     entity->set_site(site_name);
+    if (ScopeOf(queue) == v1::SCOPE_TYPE_OPERATOR) {
+      if (auto status = counts.operators.find(queue); status != counts.operators.end()) {
+        *entity->mutable_operator_status() = status->second;
+      } else {
+        entity->mutable_operator_status()->set_state(calls::v1::OPERATOR_STATE_OFFLINE);
+      }
+    } else if (selection.current) {
+      auto found = counts.gauges.find(queue);
+      const OperatorGauges gauges = found == counts.gauges.end() ? OperatorGauges{} : found->second;
+      for (const BuiltMetric* metric : selection.metrics) {
+        if (metric->definition.kind() != v1::METRIC_KIND_GAUGE) continue;
+        v1::MetricValue* value = entity->add_values();
+        *value = GaugeValueOf(*metric, gauges);
+        *value->mutable_window_start() = response.data_time();
+        *value->mutable_data_time() = response.data_time();
+      }
+    }
     for (v1::MetricWindow window : selection.windows) {
       auto found = by_window.find(window);
       const WindowCounts window_counts = found == by_window.end() ? WindowCounts{} : found->second;
       const auto start =
           common::TimestampFromTime(WindowStart(window, counts.now, options_.site_time_zone));
       for (const BuiltMetric* metric : selection.metrics) {
+        if (metric->definition.kind() == v1::METRIC_KIND_GAUGE) continue;
         v1::MetricValue* value = entity->add_values();
         *value = ValueOf(*metric, window_counts, options_.thresholds);
         value->set_window(window);

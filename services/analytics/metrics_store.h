@@ -38,7 +38,10 @@ struct Selection {
   // Teams (or "teams/-") whose operators are included (include_team_operators).
   std::set<std::string> team_operators_of;
   std::vector<const BuiltMetric*> metrics;  // in the catalogue's order
+  // Rolling windows and TODAY.
   std::vector<v1::MetricWindow> windows;
+  // Whether gauges (window CURRENT) are wanted.
+  bool current = false;
 };
 
 // The selection of `filter` on the replica of `site`. INVALID_ARGUMENT naming the field
@@ -52,8 +55,13 @@ struct LiveCounts {
   absl::Time now;
   // Entity name -> window -> counts.
   std::map<std::string, std::map<int, WindowCounts>> by_entity;
-  // Operator -> the teams it handled calls for (for include_team_operators).
+  // Operator -> the teams it handled calls for today or belongs to now (for
+  // include_team_operators).
   std::map<std::string, std::set<std::string>> operator_teams;
+  // Operators by state now per site (""), team and served queue.
+  std::map<std::string, OperatorGauges> gauges;
+  // The status of every operator not OFFLINE.
+  std::map<std::string, v1::OperatorStatus> operators;
 };
 
 // Every live window, in the order figures list them.
@@ -88,6 +96,8 @@ class MetricsStore {
   const std::string& site() const { return options_.site; }
 
  private:
+  absl::Status ApplyOperatorState(const events::v1::Event& event);
+
   common::PgPool& pg_;
   const MetricsStoreOptions options_;
 };
