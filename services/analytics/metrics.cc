@@ -43,11 +43,17 @@ constexpr Spec kSpecs[] = {
      kBoth},
     {"asa", "standard", "ASA", "wait time of answered calls / answered calls",
      v1::METRIC_UNIT_SECONDS, v1::METRIC_KIND_RATIO, false, kNone},
+    {"csat", "standard", "CSAT",
+     "share of headline 1-5 satisfaction answers that are 4 or 5, by submission time",
+     v1::METRIC_UNIT_RATIO, v1::METRIC_KIND_RATIO, true, kNone},
     {"handled", "standard", "Handled",
      "calls completed (handled and wrapped up or wrap-up timed out)", v1::METRIC_UNIT_COUNT,
      v1::METRIC_KIND_COUNTER, true, kNone},
     {"missing_wrap_ups", "standard", "Missing wrap-ups", "calls whose wrap-up time limit passed",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kNone},
+    {"nps", "standard", "NPS",
+     "% promoters (9-10) - % detractors (0-6) of headline 0-10 answers, by submission time",
+     v1::METRIC_UNIT_SCORE, v1::METRIC_KIND_RATIO, true, kNone},
     {"offered", "standard", "Offered", "calls that entered the queue (requeues not counted again)",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kNone},
     {"service_level", "standard", "Service level",
@@ -192,6 +198,12 @@ v1::MetricValue ValueOf(const BuiltMetric& metric, const WindowCounts& c,
   } else if (key == "asa") {
     numerator = c.answer_wait_seconds;
     denominator = c.answered;
+  } else if (key == "csat") {
+    numerator = c.csat_satisfied;
+    denominator = c.csat_answers;
+  } else if (key == "nps") {
+    numerator = 100.0 * static_cast<double>(c.nps_promoters - c.nps_detractors);
+    denominator = c.nps_answers;
   } else if (key == "handled") {
     numerator = c.handled;
   } else if (key == "missing_wrap_ups") {

@@ -36,6 +36,12 @@ struct WindowCounts {
   double handle_seconds = 0;  // talk + hold + wrap-up, summed over handled calls
   int64_t transfers = 0;
   int64_t missing_wrap_ups = 0;
+  // Headline survey answers submitted in the window.
+  int64_t csat_answers = 0;
+  int64_t csat_satisfied = 0;  // 4 or 5 on 1-5
+  int64_t nps_answers = 0;
+  int64_t nps_promoters = 0;   // 9 or 10
+  int64_t nps_detractors = 0;  // 0 to 6
 };
 
 // Operators by state now, for one entity (site, queue or team).

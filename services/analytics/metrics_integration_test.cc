@@ -334,7 +334,7 @@ TEST(AnalyticsMetricsIntegrationTest, BadFiltersNameTheField) {
          f.mutable_entities()->add_operators("operators/");
        }},
       {absl::StatusCode::kUnimplemented, "filter.metrics[0]",
-       [](v1::MetricsFilter& f) { f.add_metrics("nps"); }},
+       [](v1::MetricsFilter& f) { f.add_metrics("occupancy"); }},
   };
   for (const Case& c : cases) {
     v1::GetCurrentMetricsRequest request;
@@ -572,6 +572,74 @@ TEST(AnalyticsMetricsIntegrationTest, OperatorsByStateNow) {
   }
   EXPECT_TRUE(saw_o1);
   EXPECT_TRUE(saw_o3);
+}
+
+Event Survey(absl::Time at, const std::string& response, const std::string& queue,
+             const std::string& op, std::vector<std::pair<events::v1::ScoreScale, int>> scores) {
+  Event event;
+  *event.mutable_occurred_at() = common::TimestampFromTime(at);
+  events::v1::SurveyResponseSubmitted* submitted = event.mutable_survey_response_submitted();
+  submitted->set_response(absl::StrCat("surveys/s1/responses/", response));
+  submitted->set_survey("surveys/s1");
+  if (!queue.empty()) submitted->set_queue(absl::StrCat("queues/", queue));
+  if (!op.empty()) {
+    submitted->set_operator_(absl::StrCat("operators/", op));
+    submitted->set_team(op == "o3" ? "teams/t2" : "teams/t1");
+  }
+  for (const auto& [scale, value] : scores) {
+    events::v1::ScoredAnswer* answer = submitted->add_scores();
+    answer->set_question("surveys/s1/questions/q");
+    answer->set_scale(scale);
+    answer->set_value(value);
+  }
+  return event;
+}
+
+TEST(AnalyticsMetricsIntegrationTest, CsatAndNpsFromSurveyResponses) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  const absl::Time now = absl::Now();
+  const auto csat = events::v1::SCORE_SCALE_RATING_1_5;
+  const auto nps = events::v1::SCORE_SCALE_NPS_0_10;
+  // r4 is first submitted partly (CSAT 1), then complete (CSAT 4, NPS 9); its partial
+  // submission delivered again late must not undo the complete one. r5 (a campaign survey) has
+  // no queue or operator: it counts for the site only.
+  std::vector<Event> events = {
+      Survey(now - absl::Minutes(9), "r1", "q1", "o1", {{csat, 5}, {nps, 10}}),
+      Survey(now - absl::Minutes(8), "r2", "q1", "o2", {{csat, 3}, {nps, 7}}),
+      Survey(now - absl::Minutes(7), "r3", "q2", "o3", {{csat, 4}, {nps, 2}}),
+      Survey(now - absl::Minutes(6), "r4", "q1", "o1", {{csat, 1}}),
+      Survey(now - absl::Minutes(5), "r4", "q1", "o1", {{csat, 4}, {nps, 9}}),
+      Survey(now - absl::Minutes(4), "r5", "", "", {{nps, 0}}),
+  };
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(events).ok());
+  std::vector<Event> late = {Survey(now - absl::Minutes(6), "r4", "q1", "o1", {{csat, 1}})};
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(late).ok());
+  ASSERT_TRUE((*env)->Drain().ok());
+
+  v1::GetCurrentMetricsRequest request;
+  request.mutable_filter()->mutable_entities()->add_sites("sites/-");
+  request.mutable_filter()->mutable_entities()->add_queues("queues/q1");
+  request.mutable_filter()->mutable_entities()->add_operators("operators/o3");
+  request.mutable_filter()->add_metrics("csat");
+  request.mutable_filter()->add_metrics("nps");
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  const auto window = v1::METRIC_WINDOW_ROLLING_15_MINUTES;
+  // q1: CSAT 5, 3, 4 -> 2 of 3 satisfied; NPS 10, 7, 9 -> (2 promoters - 0) / 3 = 66.7.
+  const Figures q1 = FiguresOf(*response, "queues/q1", window);
+  EXPECT_EQ(q1.at("csat")[1], 2);
+  EXPECT_EQ(q1.at("csat")[2], 3);
+  EXPECT_NEAR(q1.at("nps")[0], 200.0 / 3, 1e-9);
+  // The site: CSAT 5, 3, 4, 4 -> 3 / 4; NPS 10, 7, 2, 9, 0 -> (2 - 2) / 5 = 0.
+  const Figures site = FiguresOf(*response, absl::StrCat("sites/", (*env)->site()), window);
+  EXPECT_EQ(site.at("csat")[0], 0.75);
+  EXPECT_EQ(site.at("nps"), (std::vector<double>{0, 0, 5}));
+  // o3: one satisfied answer and one detractor.
+  const Figures o3 = FiguresOf(*response, "operators/o3", window);
+  EXPECT_EQ(o3.at("csat")[0], 1);
+  EXPECT_EQ(o3.at("nps")[0], -100);
 }
 
 }  // namespace

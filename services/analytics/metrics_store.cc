@@ -76,6 +76,19 @@ WHERE site = $1 AND updated_at >= w.s - interval '5 minutes' AND queue <> '' AND
 GROUP BY GROUPING SETS ((queue), (team), (operator, team), ())
 )sql";
 
+// Survey scores per queue, team, operator (with team) and the site over [$2, now]; the first
+// column tells the grouping as in kWindowCounts.
+constexpr absl::string_view kWindowScores = R"sql(
+WITH w AS (SELECT to_timestamp($2::float8 / 1e6) AS s)
+SELECT GROUPING(queue, team, operator), queue, team, operator,
+  COALESCE(sum(csat_answers), 0), COALESCE(sum(csat_satisfied), 0),
+  COALESCE(sum(nps_answers), 0), COALESCE(sum(nps_promoters), 0),
+  COALESCE(sum(nps_detractors), 0)
+FROM survey_scores, w
+WHERE site = $1 AND submitted_at >= w.s
+GROUP BY GROUPING SETS ((queue), (team), (operator, team), ())
+)sql";
+
 double Seconds(const google::protobuf::Duration& duration) {
   return static_cast<double>(duration.seconds()) + duration.nanos() / 1e9;
 }
@@ -310,6 +323,11 @@ void Add(WindowCounts& into, const WindowCounts& more) {
   into.handle_seconds += more.handle_seconds;
   into.transfers += more.transfers;
   into.missing_wrap_ups += more.missing_wrap_ups;
+  into.csat_answers += more.csat_answers;
+  into.csat_satisfied += more.csat_satisfied;
+  into.nps_answers += more.nps_answers;
+  into.nps_promoters += more.nps_promoters;
+  into.nps_detractors += more.nps_detractors;
 }
 
 v1::ScopeType ScopeOf(absl::string_view entity) {
@@ -346,8 +364,46 @@ absl::Status MetricsStore::ApplyOperatorState(const Event& event) {
   });
 }
 
+absl::Status MetricsStore::ApplySurveyResponse(const Event& event) {
+  const events::v1::SurveyResponseSubmitted& submitted = event.survey_response_submitted();
+  if (submitted.response().empty() || submitted.scores().empty()) return absl::OkStatus();
+  int csat = 0, satisfied = 0, nps = 0, promoters = 0, detractors = 0;
+  for (const events::v1::ScoredAnswer& answer : submitted.scores()) {
+    if (answer.scale() == events::v1::SCORE_SCALE_RATING_1_5 && answer.value() >= 1 &&
+        answer.value() <= 5) {
+      ++csat;
+      if (answer.value() >= 4) ++satisfied;
+    } else if (answer.scale() == events::v1::SCORE_SCALE_NPS_0_10 && answer.value() >= 0 &&
+               answer.value() <= 10) {
+      ++nps;
+      if (answer.value() >= 9) ++promoters;
+      if (answer.value() <= 6) ++detractors;
+    }
+  }
+  const std::string site = event.site().empty() ? options_.site : event.site();
+  return pg_.Transact([&](pqxx::work& txn) -> absl::Status {
+    if (!event.id().empty()) {
+      CC_ASSIGN_OR_RETURN(bool first, common::MarkEventApplied(txn, event.id()));
+      if (!first) return absl::OkStatus();
+    }
+    txn.exec_params(
+        "INSERT INTO survey_scores AS r (site, response, queue, team, operator, submitted_at, "
+        "csat_answers, csat_satisfied, nps_answers, nps_promoters, nps_detractors) VALUES ($1, "
+        "$2, $3, $4, $5, to_timestamp($6::float8 / 1e6), $7, $8, $9, $10, $11) ON CONFLICT "
+        "(site, response) DO UPDATE SET queue = EXCLUDED.queue, team = EXCLUDED.team, operator "
+        "= EXCLUDED.operator, submitted_at = EXCLUDED.submitted_at, csat_answers = "
+        "EXCLUDED.csat_answers, csat_satisfied = EXCLUDED.csat_satisfied, nps_answers = "
+        "EXCLUDED.nps_answers, nps_promoters = EXCLUDED.nps_promoters, nps_detractors = "
+        "EXCLUDED.nps_detractors WHERE r.submitted_at <= EXCLUDED.submitted_at",
+        site, submitted.response(), submitted.queue(), submitted.team(), submitted.operator_(),
+        EventMicros(event), csat, satisfied, nps, promoters, detractors);
+    return absl::OkStatus();
+  });
+}
+
 absl::Status MetricsStore::ApplyEvent(const Event& event) {
   if (event.payload_case() == Event::kOperatorStateChanged) return ApplyOperatorState(event);
+  if (event.payload_case() == Event::kSurveyResponseSubmitted) return ApplySurveyResponse(event);
   const FactUpdate update = UpdateOf(event);
   if (update.call == nullptr) return absl::OkStatus();
   const std::string site = event.site().empty() ? options_.site : event.site();
@@ -400,6 +456,22 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
         if (grouping != 7 && entity.empty()) continue;  // calls without a team or operator
         // An operator who changed teams today has one row per team: summed.
         Add(counts.by_entity[entity][window], CountsOf(row));
+      }
+      pqxx::result scores =
+          query.exec_params(std::string(kWindowScores), options_.site, absl::ToUnixMicros(start));
+      for (const pqxx::row& row : scores) {
+        const int grouping = row[0].as<int>();
+        std::string entity;
+        if (grouping == 3) entity = row[1].as<std::string>();
+        if (grouping == 5) entity = row[2].as<std::string>();
+        if (grouping == 4) entity = row[3].as<std::string>();
+        if (grouping != 7 && entity.empty()) continue;
+        WindowCounts& c = counts.by_entity[entity][window];
+        c.csat_answers += row[4].as<int64_t>();
+        c.csat_satisfied += row[5].as<int64_t>();
+        c.nps_answers += row[6].as<int64_t>();
+        c.nps_promoters += row[7].as<int64_t>();
+        c.nps_detractors += row[8].as<int64_t>();
       }
     }
     pqxx::result operators = query.exec_params(

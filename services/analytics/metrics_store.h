@@ -97,6 +97,7 @@ class MetricsStore {
 
  private:
   absl::Status ApplyOperatorState(const events::v1::Event& event);
+  absl::Status ApplySurveyResponse(const events::v1::Event& event);
 
   common::PgPool& pg_;
   const MetricsStoreOptions options_;
