@@ -54,6 +54,10 @@ constexpr Spec kSpecs[] = {
     {"nps", "standard", "NPS",
      "% promoters (9-10) - % detractors (0-6) of headline 0-10 answers, by submission time",
      v1::METRIC_UNIT_SCORE, v1::METRIC_KIND_RATIO, true, kNone},
+    {"occupancy", "standard", "Occupancy",
+     "handling time (on call, wrap-up) / (handling + available time (available, reserved)), "
+     "of operator states that ended in the window",
+     v1::METRIC_UNIT_RATIO, v1::METRIC_KIND_RATIO, true, kNone},
     {"offered", "standard", "Offered", "calls that entered the queue (requeues not counted again)",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kNone},
     {"service_level", "standard", "Service level",
@@ -208,6 +212,9 @@ v1::MetricValue ValueOf(const BuiltMetric& metric, const WindowCounts& c,
     numerator = c.handled;
   } else if (key == "missing_wrap_ups") {
     numerator = c.missing_wrap_ups;
+  } else if (key == "occupancy") {
+    numerator = c.handling_seconds;
+    denominator = c.handling_seconds + c.available_seconds;
   } else if (key == "offered") {
     numerator = c.offered;
   } else if (key == "service_level" && metric.variant == "answered") {

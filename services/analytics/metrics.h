@@ -42,6 +42,10 @@ struct WindowCounts {
   int64_t nps_answers = 0;
   int64_t nps_promoters = 0;   // 9 or 10
   int64_t nps_detractors = 0;  // 0 to 6
+  // Operator time of the states that ended in the window: on call or wrap-up; available or
+  // reserved.
+  double handling_seconds = 0;
+  double available_seconds = 0;
 };
 
 // Operators by state now, for one entity (site, queue or team).

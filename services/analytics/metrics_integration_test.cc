@@ -334,7 +334,7 @@ TEST(AnalyticsMetricsIntegrationTest, BadFiltersNameTheField) {
          f.mutable_entities()->add_operators("operators/");
        }},
       {absl::StatusCode::kUnimplemented, "filter.metrics[0]",
-       [](v1::MetricsFilter& f) { f.add_metrics("occupancy"); }},
+       [](v1::MetricsFilter& f) { f.add_metrics("calls_waiting"); }},
   };
   for (const Case& c : cases) {
     v1::GetCurrentMetricsRequest request;
@@ -495,7 +495,9 @@ TEST(AnalyticsMetricsIntegrationTest, TwoReplicasShareTheStreamAndAgree) {
 }
 
 Event StateChanged(absl::Time at, const std::string& op, const std::string& team,
-                   calls::v1::OperatorState state, std::vector<std::string> queues) {
+                   calls::v1::OperatorState state, std::vector<std::string> queues,
+                   calls::v1::OperatorState previous = calls::v1::OPERATOR_STATE_UNSPECIFIED,
+                   double previous_seconds = 0) {
   Event event;
   *event.mutable_occurred_at() = common::TimestampFromTime(at);
   events::v1::OperatorStateChanged* changed = event.mutable_operator_state_changed();
@@ -504,6 +506,8 @@ Event StateChanged(absl::Time at, const std::string& op, const std::string& team
   changed->set_state(state);
   if (state == calls::v1::OPERATOR_STATE_NOT_READY) changed->set_reason_code("break");
   for (const std::string& queue : queues) changed->add_queues(absl::StrCat("queues/", queue));
+  changed->set_previous_state(previous);
+  *changed->mutable_previous_state_duration() = Secs(previous_seconds);
   return event;
 }
 
@@ -525,6 +529,14 @@ TEST(AnalyticsMetricsIntegrationTest, OperatorsByStateNow) {
       StateChanged(now - absl::Minutes(2), "o3", "t2", calls::v1::OPERATOR_STATE_OFFLINE, {"q2"}),
       StateChanged(now - absl::Minutes(1), "o4", "t2", calls::v1::OPERATOR_STATE_WRAP_UP, {"q2"}),
       StateChanged(now - absl::Minutes(2), "o4", "t2", calls::v1::OPERATOR_STATE_AVAILABLE, {"q2"}),
+      // o5 (t3, q3) for occupancy: available 90 s, on a call 120 s, wrap-up 30 s, then logs
+      // off: (120 + 30) / (120 + 30 + 90) = 0.625.
+      StateChanged(now - absl::Minutes(10), "o5", "t3", calls::v1::OPERATOR_STATE_ON_CALL, {"q3"},
+                   calls::v1::OPERATOR_STATE_AVAILABLE, 90),
+      StateChanged(now - absl::Minutes(8), "o5", "t3", calls::v1::OPERATOR_STATE_WRAP_UP, {"q3"},
+                   calls::v1::OPERATOR_STATE_ON_CALL, 120),
+      StateChanged(now - absl::Minutes(7), "o5", "t3", calls::v1::OPERATOR_STATE_OFFLINE, {"q3"},
+                   calls::v1::OPERATOR_STATE_WRAP_UP, 30),
   };
   ASSERT_TRUE((*env)->calls_publisher().PublishBatch(events).ok());
   ASSERT_TRUE((*env)->Drain().ok());
@@ -572,6 +584,22 @@ TEST(AnalyticsMetricsIntegrationTest, OperatorsByStateNow) {
   }
   EXPECT_TRUE(saw_o1);
   EXPECT_TRUE(saw_o3);
+
+  v1::GetCurrentMetricsRequest occupancy;
+  occupancy.mutable_filter()->mutable_entities()->add_sites("sites/-");
+  occupancy.mutable_filter()->mutable_entities()->add_queues("queues/q3");
+  occupancy.mutable_filter()->mutable_entities()->add_teams("teams/t3");
+  occupancy.mutable_filter()->mutable_entities()->add_operators("operators/o5");
+  occupancy.mutable_filter()->add_metrics("occupancy");
+  occupancy.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  response = Current(**env, occupancy);
+  ASSERT_TRUE(response.ok()) << response.status();
+  for (const std::string& entity :
+       {site, std::string("queues/q3"), std::string("teams/t3"), std::string("operators/o5")}) {
+    const Figures figures = FiguresOf(*response, entity, v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+    ASSERT_TRUE(figures.contains("occupancy")) << entity;
+    EXPECT_EQ(figures.at("occupancy"), (std::vector<double>{0.625, 150, 240})) << entity;
+  }
 }
 
 Event Survey(absl::Time at, const std::string& response, const std::string& queue,

@@ -76,6 +76,24 @@ WHERE site = $1 AND updated_at >= w.s - interval '5 minutes' AND queue <> '' AND
 GROUP BY GROUPING SETS ((queue), (team), (operator, team), ())
 )sql";
 
+// Occupancy per operator, team, served queue and the site over [$2, now]: handling (ON_CALL 4,
+// WRAP_UP 5) and available (AVAILABLE 2, RESERVED 3) seconds of the states that ended in the
+// window. Column 0: 'o' operator, 't' team, 'q' queue, 's' site.
+constexpr absl::string_view kWindowOccupancy = R"sql(
+WITH w AS (SELECT to_timestamp($2::float8 / 1e6) AS s),
+spans AS (
+  SELECT operator, team, queues,
+    CASE WHEN state IN (4, 5) THEN seconds ELSE 0 END AS handling,
+    CASE WHEN state IN (2, 3) THEN seconds ELSE 0 END AS available
+  FROM operator_spans, w WHERE site = $1 AND ended_at >= w.s AND state IN (2, 3, 4, 5))
+SELECT 'o', operator, sum(handling), sum(available) FROM spans GROUP BY operator
+UNION ALL SELECT 't', team, sum(handling), sum(available) FROM spans WHERE team <> ''
+  GROUP BY team
+UNION ALL SELECT 'q', queue, sum(handling), sum(available)
+  FROM spans, unnest(queues) AS queue GROUP BY queue
+UNION ALL SELECT 's', '', COALESCE(sum(handling), 0), COALESCE(sum(available), 0) FROM spans
+)sql";
+
 // Survey scores per queue, team, operator (with team) and the site over [$2, now]; the first
 // column tells the grouping as in kWindowCounts.
 constexpr absl::string_view kWindowScores = R"sql(
@@ -328,6 +346,8 @@ void Add(WindowCounts& into, const WindowCounts& more) {
   into.nps_answers += more.nps_answers;
   into.nps_promoters += more.nps_promoters;
   into.nps_detractors += more.nps_detractors;
+  into.handling_seconds += more.handling_seconds;
+  into.available_seconds += more.available_seconds;
 }
 
 v1::ScopeType ScopeOf(absl::string_view entity) {
@@ -360,6 +380,14 @@ absl::Status MetricsStore::ApplyOperatorState(const Event& event) {
         "EXCLUDED.call, queues = EXCLUDED.queues WHERE o.since <= EXCLUDED.since",
         site, changed.operator_(), changed.team(), static_cast<int>(changed.state()),
         EventMicros(event), changed.reason_code(), changed.call(), common::PgTextArray(queues));
+    const double seconds = Seconds(changed.previous_state_duration());
+    if (changed.previous_state() != calls::v1::OPERATOR_STATE_UNSPECIFIED && seconds > 0) {
+      txn.exec_params(
+          "INSERT INTO operator_spans (site, operator, team, queues, state, ended_at, seconds) "
+          "VALUES ($1, $2, $3, $4::text[], $5, to_timestamp($6::float8 / 1e6), $7)",
+          site, changed.operator_(), changed.team(), common::PgTextArray(queues),
+          static_cast<int>(changed.previous_state()), EventMicros(event), seconds);
+    }
     return absl::OkStatus();
   });
 }
@@ -456,6 +484,15 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
         if (grouping != 7 && entity.empty()) continue;  // calls without a team or operator
         // An operator who changed teams today has one row per team: summed.
         Add(counts.by_entity[entity][window], CountsOf(row));
+      }
+      pqxx::result occupancy = query.exec_params(std::string(kWindowOccupancy), options_.site,
+                                                 absl::ToUnixMicros(start));
+      for (const pqxx::row& row : occupancy) {
+        const std::string entity = row[1].as<std::string>();
+        if (row[0].as<std::string>() != "s" && entity.empty()) continue;
+        WindowCounts& c = counts.by_entity[entity][window];
+        c.handling_seconds += row[2].as<double>();
+        c.available_seconds += row[3].as<double>();
       }
       pqxx::result scores =
           query.exec_params(std::string(kWindowScores), options_.site, absl::ToUnixMicros(start));
