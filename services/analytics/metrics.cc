@@ -43,12 +43,18 @@ constexpr Spec kSpecs[] = {
      kBoth},
     {"asa", "standard", "ASA", "wait time of answered calls / answered calls",
      v1::METRIC_UNIT_SECONDS, v1::METRIC_KIND_RATIO, false, kNone},
+    {"calls_waiting", "standard", "Calls waiting",
+     "calls queued and not yet answered, abandoned, failed or ended now", v1::METRIC_UNIT_COUNT,
+     v1::METRIC_KIND_GAUGE, false, kNone},
     {"csat", "standard", "CSAT",
      "share of headline 1-5 satisfaction answers that are 4 or 5, by submission time",
      v1::METRIC_UNIT_RATIO, v1::METRIC_KIND_RATIO, true, kNone},
     {"handled", "standard", "Handled",
      "calls completed (handled and wrapped up or wrap-up timed out)", v1::METRIC_UNIT_COUNT,
      v1::METRIC_KIND_COUNTER, true, kNone},
+    {"longest_wait", "standard", "Longest wait",
+     "how long the call waiting longest has waited now (since it first entered the queue)",
+     v1::METRIC_UNIT_SECONDS, v1::METRIC_KIND_GAUGE, false, kNone},
     {"missing_wrap_ups", "standard", "Missing wrap-ups", "calls whose wrap-up time limit passed",
      v1::METRIC_UNIT_COUNT, v1::METRIC_KIND_COUNTER, false, kNone},
     {"nps", "standard", "NPS",
@@ -253,7 +259,9 @@ v1::MetricValue ValueOf(const BuiltMetric& metric, const WindowCounts& c,
 
 v1::MetricValue GaugeValueOf(const BuiltMetric& metric, const OperatorGauges& gauges) {
   const std::string& key = metric.key;
-  int64_t count = 0;
+  double count = 0;
+  if (key == "calls_waiting") count = static_cast<double>(gauges.calls_waiting);
+  if (key == "longest_wait") count = gauges.longest_wait_seconds;
   if (key == "operators_logged_in") count = gauges.logged_in;
   if (key == "operators_available") count = gauges.available;
   if (key == "operators_reserved") count = gauges.reserved;
@@ -264,8 +272,8 @@ v1::MetricValue GaugeValueOf(const BuiltMetric& metric, const OperatorGauges& ga
   value.set_metric(key);
   value.set_definition(metric.definition.name());
   value.set_window(v1::METRIC_WINDOW_CURRENT);
-  value.set_value(static_cast<double>(count));
-  value.set_numerator(static_cast<double>(count));
+  value.set_value(count);
+  value.set_numerator(count);
   value.set_denominator(1);
   return value;
 }

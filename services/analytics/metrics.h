@@ -48,7 +48,7 @@ struct WindowCounts {
   double available_seconds = 0;
 };
 
-// Operators by state now, for one entity (site, queue or team).
+// Gauges now, for one entity (site, queue or team): operators by state, calls waiting.
 struct OperatorGauges {
   int64_t logged_in = 0;
   int64_t available = 0;
@@ -56,6 +56,9 @@ struct OperatorGauges {
   int64_t on_call = 0;
   int64_t wrap_up = 0;
   int64_t not_ready = 0;
+  // Calls in the queue now (not for teams) and how long the oldest has waited.
+  int64_t calls_waiting = 0;
+  double longest_wait_seconds = 0;
 };
 
 // One definition of the catalogue that live figures compute so far.

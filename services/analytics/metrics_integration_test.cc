@@ -333,8 +333,8 @@ TEST(AnalyticsMetricsIntegrationTest, BadFiltersNameTheField) {
          f.mutable_entities()->add_operators("operators/-");
          f.mutable_entities()->add_operators("operators/");
        }},
-      {absl::StatusCode::kUnimplemented, "filter.metrics[0]",
-       [](v1::MetricsFilter& f) { f.add_metrics("calls_waiting"); }},
+      {absl::StatusCode::kInvalidArgument, "filter.metrics[0]",
+       [](v1::MetricsFilter& f) { f.add_metrics("operators_in_space"); }},
   };
   for (const Case& c : cases) {
     v1::GetCurrentMetricsRequest request;
@@ -668,6 +668,39 @@ TEST(AnalyticsMetricsIntegrationTest, CsatAndNpsFromSurveyResponses) {
   const Figures o3 = FiguresOf(*response, "operators/o3", window);
   EXPECT_EQ(o3.at("csat")[0], 1);
   EXPECT_EQ(o3.at("nps")[0], -100);
+}
+
+TEST(AnalyticsMetricsIntegrationTest, CallsWaitingNow) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  // x1 waits since 3 minutes, x2 since 1 minute (and was requeued); x3 failed; x4 was answered.
+  const absl::Duration m = absl::Minutes(1);
+  Script s(absl::Now());
+  s.Queued("x1", "q9", 3 * m);
+  s.Queued("x2", "q9", 1 * m);
+  s.Queued("x2", "q9", absl::Seconds(30), /*requeued=*/true);
+  s.Queued("x3", "q9", 2 * m);
+  s.Context(s.Add(1 * m).mutable_call_failed()->mutable_call(), "x3", "q9");
+  s.Queued("x4", "q9", 2 * m);
+  s.Connected("x4", "q9", 1 * m, 60);
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(s.events()).ok());
+  ASSERT_TRUE((*env)->Drain().ok());
+  v1::GetCurrentMetricsRequest request;
+  request.mutable_filter()->add_metrics("calls_waiting");
+  request.mutable_filter()->add_metrics("longest_wait");
+  const absl::Time before = absl::Now();
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  for (const std::string& entity :
+       {absl::StrCat("sites/", (*env)->site()), std::string("queues/q9")}) {
+    const Figures figures = FiguresOf(*response, entity, v1::METRIC_WINDOW_CURRENT);
+    ASSERT_TRUE(figures.contains("calls_waiting")) << entity;
+    EXPECT_EQ(figures.at("calls_waiting")[0], 2) << entity;
+    // x1 has waited 3 minutes (plus the time the test took).
+    EXPECT_GE(figures.at("longest_wait")[0], 180) << entity;
+    EXPECT_LT(figures.at("longest_wait")[0], 180 + absl::ToDoubleSeconds(absl::Now() - before) + 5)
+        << entity;
+  }
 }
 
 }  // namespace

@@ -22,14 +22,15 @@ constexpr absl::string_view kUpsertFacts = R"sql(
 INSERT INTO call_facts AS f (site, call_id, queue, team, operator, outbound, offered_at,
                              answered_at, answer_wait_seconds, abandoned_at,
                              abandon_wait_seconds, handled_at, handle_seconds, transferred_at,
-                             wrap_up_timed_out_at)
+                             wrap_up_timed_out_at, failed_at)
 VALUES ($1, $2, $3, $4, $5, $6,
         to_timestamp(NULLIF($7::bigint, 0)::float8 / 1e6),
         to_timestamp(NULLIF($8::bigint, 0)::float8 / 1e6), NULLIF($9::float8, -1),
         to_timestamp(NULLIF($10::bigint, 0)::float8 / 1e6), NULLIF($11::float8, -1),
         to_timestamp(NULLIF($12::bigint, 0)::float8 / 1e6), NULLIF($13::float8, -1),
         to_timestamp(NULLIF($14::bigint, 0)::float8 / 1e6),
-        to_timestamp(NULLIF($15::bigint, 0)::float8 / 1e6))
+        to_timestamp(NULLIF($15::bigint, 0)::float8 / 1e6),
+        to_timestamp(NULLIF($16::bigint, 0)::float8 / 1e6))
 ON CONFLICT (site, call_id) DO UPDATE SET
   queue = CASE WHEN f.queue <> '' THEN f.queue ELSE EXCLUDED.queue END,
   team = CASE WHEN EXCLUDED.team <> '' THEN EXCLUDED.team ELSE f.team END,
@@ -44,6 +45,7 @@ ON CONFLICT (site, call_id) DO UPDATE SET
   handle_seconds = COALESCE(f.handle_seconds, EXCLUDED.handle_seconds),
   transferred_at = COALESCE(f.transferred_at, EXCLUDED.transferred_at),
   wrap_up_timed_out_at = COALESCE(f.wrap_up_timed_out_at, EXCLUDED.wrap_up_timed_out_at),
+  failed_at = COALESCE(f.failed_at, EXCLUDED.failed_at),
   updated_at = now()
 )sql";
 
@@ -128,6 +130,7 @@ struct FactUpdate {
   double handle_seconds = -1;
   int64_t transferred_at = 0;
   int64_t wrap_up_timed_out_at = 0;
+  int64_t failed_at = 0;
 };
 
 // The facts an event sets; nullopt-like (call == nullptr) for events that change no figure.
@@ -167,6 +170,10 @@ FactUpdate UpdateOf(const Event& event) {
     case Event::kWrapUpTimedOut:
       update.call = &event.wrap_up_timed_out().call();
       update.wrap_up_timed_out_at = at;
+      break;
+    case Event::kCallFailed:
+      update.call = &event.call_failed().call();
+      update.failed_at = at;
       break;
     default:
       break;
@@ -445,7 +452,7 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
                     call.operator_(), call.direction() == calls::v1::CALL_DIRECTION_OUTBOUND,
                     update.offered_at, update.answered_at, update.answer_wait, update.abandoned_at,
                     update.abandon_wait, update.handled_at, update.handle_seconds,
-                    update.transferred_at, update.wrap_up_timed_out_at);
+                    update.transferred_at, update.wrap_up_timed_out_at, update.failed_at);
     return absl::OkStatus();
   });
 }
@@ -510,6 +517,22 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
         c.nps_promoters += row[7].as<int64_t>();
         c.nps_detractors += row[8].as<int64_t>();
       }
+    }
+    // Calls waiting now per queue: queued today, not yet answered, abandoned, failed or ended.
+    pqxx::result waiting = query.exec_params(
+        "SELECT queue, count(*), (extract(epoch FROM min(offered_at)) * 1e6)::bigint "
+        "FROM call_facts WHERE site = $1 AND offered_at >= to_timestamp($2::float8 / 1e6) "
+        "AND answered_at IS NULL AND abandoned_at IS NULL AND failed_at IS NULL "
+        "AND transferred_at IS NULL AND handled_at IS NULL AND queue <> '' AND NOT outbound "
+        "GROUP BY ROLLUP (queue)",
+        options_.site, absl::ToUnixMicros(now - absl::Hours(24)));
+    for (const pqxx::row& row : waiting) {
+      if (row[2].is_null()) continue;  // the total of no rows
+      const std::string entity = row[0].is_null() ? "" : row[0].as<std::string>();
+      OperatorGauges& gauges = counts.gauges[entity];
+      gauges.calls_waiting = row[1].as<int64_t>();
+      gauges.longest_wait_seconds =
+          std::max(0.0, absl::ToDoubleSeconds(now - absl::FromUnixMicros(row[2].as<int64_t>())));
     }
     pqxx::result operators = query.exec_params(
         "SELECT operator, team, state, (extract(epoch FROM since) * 1e6)::bigint, reason_code, "
