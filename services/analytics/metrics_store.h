@@ -84,7 +84,8 @@ class MetricsStore {
   absl::StatusOr<v1::GetCurrentMetricsResponse> CurrentMetrics(
       const v1::GetCurrentMetricsRequest& request, absl::Time now) const;
 
-  // The counts of every queue and the site over `windows` at `now` (one query per window).
+  // The counts of every queue, team, operator and the site over `windows` at `now`, and the
+  // gauges: three queries per window (calls, occupancy, survey scores) and two for the gauges.
   absl::StatusOr<LiveCounts> Count(absl::Time now,
                                    const std::vector<v1::MetricWindow>& windows) const;
 

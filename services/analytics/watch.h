@@ -1,5 +1,5 @@
 // WatchMetrics: one refresher per replica recomputes the counts of every queue and the site
-// over every live window (one query per window, whatever the number of subscribers) and each
+// over every live window (MetricsStore::Count, whatever the number of subscribers) and each
 // subscriber renders its own filter out of the latest counts, sending what changed at most once
 // per its min_interval. A subscriber keeps only the values it last sent (never a queue of
 // messages): a slow reader's next message merges everything it missed.
