@@ -50,6 +50,37 @@ grpc::Status Reply(absl::StatusOr<Message> result, Message* response, absl::stri
   return grpc::Status::OK;
 }
 
+// A page of a list read by offset; the token is bound to the request's filters.
+struct OffsetPage {
+  int32_t size = 0;
+  int64_t offset = 0;
+  std::string scope;
+};
+
+template <typename Request>
+absl::StatusOr<OffsetPage> StartPage(absl::string_view method, const Request& request) {
+  OffsetPage page;
+  CC_ASSIGN_OR_RETURN(page.size, common::PageSize(request.page_size(), 100, 1000));
+  Request filters = request;
+  filters.clear_page_size();
+  filters.clear_page_token();
+  page.scope = absl::StrCat(method, "|", filters.ShortDebugString());
+  CC_ASSIGN_OR_RETURN(std::string cursor,
+                      common::DecodePageToken(request.page_token(), page.scope));
+  if (!cursor.empty() && !absl::SimpleAtoi(cursor, &page.offset)) {
+    return InvalidArgumentError("page_token", "malformed");
+  }
+  return page;
+}
+
+// Enum values as a PostgreSQL int[] literal, e.g. "{1,2}".
+template <typename Values>
+std::string IntArray(const Values& values) {
+  std::vector<std::string> text;
+  for (int value : values) text.push_back(absl::StrCat(value));
+  return absl::StrCat("{", absl::StrJoin(text, ","), "}");
+}
+
 absl::StatusOr<std::string> RequiredId(absl::string_view name, absl::string_view collection,
                                        absl::string_view field) {
   if (name.empty()) return InvalidArgumentError(field, "required");
@@ -514,18 +545,11 @@ grpc::Status CampaignsGrpcService::ListCampaigns(grpc::ServerContext*,
                                                  const v1::ListCampaignsRequest* request,
                                                  v1::ListCampaignsResponse* response) {
   auto result = [&]() -> absl::StatusOr<v1::ListCampaignsResponse> {
-    CC_ASSIGN_OR_RETURN(int32_t page_size, common::PageSize(request->page_size(), 100, 1000));
-    v1::ListCampaignsRequest filters = *request;
-    filters.clear_page_size();
-    filters.clear_page_token();
-    const std::string scope = absl::StrCat("ListCampaigns|", filters.ShortDebugString());
-    CC_ASSIGN_OR_RETURN(std::string cursor, common::DecodePageToken(request->page_token(), scope));
-    int64_t offset = 0;
-    if (!cursor.empty() && !absl::SimpleAtoi(cursor, &offset)) {
-      return InvalidArgumentError("page_token", "malformed");
-    }
-    std::vector<std::string> states;
-    for (int state : request->states()) states.push_back(absl::StrCat(state));
+    CC_ASSIGN_OR_RETURN(OffsetPage paging, StartPage("ListCampaigns", *request));
+    const int32_t page_size = paging.size;
+    const int64_t offset = paging.offset;
+    const std::string& scope = paging.scope;
+    const std::string states = IntArray(request->states());
     return pg_->Query(
         [&](pqxx::nontransaction& query) -> absl::StatusOr<v1::ListCampaignsResponse> {
           pqxx::result rows = query.exec_params(
@@ -534,9 +558,8 @@ grpc::Status CampaignsGrpcService::ListCampaigns(grpc::ServerContext*,
                            "AND (cardinality($2::int[]) = 0 OR state = ANY($2::int[])) AND "
                            "($3 = 0 OR purpose = $3) AND ($4 = '' OR queue_id = $4) "
                            "ORDER BY create_time DESC, id LIMIT $5 OFFSET $6"),
-              request->site(), absl::StrCat("{", absl::StrJoin(states, ","), "}"),
-              static_cast<int>(request->purpose()), IdOf(request->queue(), "queues"), page_size + 1,
-              offset);
+              request->site(), states, static_cast<int>(request->purpose()),
+              IdOf(request->queue(), "queues"), page_size + 1, offset);
           v1::ListCampaignsResponse page;
           const std::string op = request->operator_();
           for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
@@ -1107,18 +1130,11 @@ grpc::Status CampaignsGrpcService::ListCampaignEntries(
   auto result = [&]() -> absl::StatusOr<v1::ListCampaignEntriesResponse> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
                         RequiredId(request->parent(), kCampaigns, "parent"));
-    CC_ASSIGN_OR_RETURN(int32_t page_size, common::PageSize(request->page_size(), 100, 1000));
-    v1::ListCampaignEntriesRequest filters = *request;
-    filters.clear_page_size();
-    filters.clear_page_token();
-    const std::string scope = absl::StrCat("ListCampaignEntries|", filters.ShortDebugString());
-    CC_ASSIGN_OR_RETURN(std::string cursor, common::DecodePageToken(request->page_token(), scope));
-    int64_t offset = 0;
-    if (!cursor.empty() && !absl::SimpleAtoi(cursor, &offset)) {
-      return InvalidArgumentError("page_token", "malformed");
-    }
-    std::vector<std::string> states;
-    for (int state : request->states()) states.push_back(absl::StrCat(state));
+    CC_ASSIGN_OR_RETURN(OffsetPage paging, StartPage("ListCampaignEntries", *request));
+    const int32_t page_size = paging.size;
+    const int64_t offset = paging.offset;
+    const std::string& scope = paging.scope;
+    const std::string states = IntArray(request->states());
     return pg_->Query([&](pqxx::nontransaction& query)
                           -> absl::StatusOr<v1::ListCampaignEntriesResponse> {
       CC_RETURN_IF_ERROR(LoadCampaignTx(query, campaign_id, false).status());
@@ -1126,7 +1142,7 @@ grpc::Status CampaignsGrpcService::ListCampaignEntries(
           "campaign_id = $1::uuid AND (cardinality($2::int[]) = 0 OR state = ANY($2::int[])) "
           "AND ($3 = 0 OR last_outcome = $3) AND ($4 = '' OR customer_id = $4) AND "
           "($5 = '' OR external_id = $5)";
-      const std::string state_array = absl::StrCat("{", absl::StrJoin(states, ","), "}");
+      const std::string state_array = states;
       const std::string customer = IdOf(request->customer(), "customers");
       pqxx::result rows =
           query.exec_params(absl::StrCat("SELECT ", kEntryColumns, " FROM campaign_entries WHERE ",
@@ -1285,18 +1301,11 @@ grpc::Status CampaignsGrpcService::ListCampaignAttempts(
     v1::ListCampaignAttemptsResponse* response) {
   auto result = [&]() -> absl::StatusOr<v1::ListCampaignAttemptsResponse> {
     CC_ASSIGN_OR_RETURN(EntryKey key, ParseEntryName(request->parent(), "parent", true));
-    CC_ASSIGN_OR_RETURN(int32_t page_size, common::PageSize(request->page_size(), 100, 1000));
-    v1::ListCampaignAttemptsRequest filters = *request;
-    filters.clear_page_size();
-    filters.clear_page_token();
-    const std::string scope = absl::StrCat("ListCampaignAttempts|", filters.ShortDebugString());
-    CC_ASSIGN_OR_RETURN(std::string cursor, common::DecodePageToken(request->page_token(), scope));
-    int64_t offset = 0;
-    if (!cursor.empty() && !absl::SimpleAtoi(cursor, &offset)) {
-      return InvalidArgumentError("page_token", "malformed");
-    }
-    std::vector<std::string> outcomes;
-    for (int outcome : request->outcomes()) outcomes.push_back(absl::StrCat(outcome));
+    CC_ASSIGN_OR_RETURN(OffsetPage paging, StartPage("ListCampaignAttempts", *request));
+    const int32_t page_size = paging.size;
+    const int64_t offset = paging.offset;
+    const std::string& scope = paging.scope;
+    const std::string outcomes = IntArray(request->outcomes());
     const int64_t from = request->dial_time_range().has_start_time()
                              ? common::MicrosFromTimestamp(request->dial_time_range().start_time())
                              : 0;
@@ -1318,8 +1327,7 @@ grpc::Status CampaignsGrpcService::ListCampaignAttempts(
               "create_time >= to_timestamp($4::bigint / 1e6) AND "
               "($5::bigint = 9223372036854775807 OR create_time < to_timestamp($5::bigint / 1e6)) "
               "ORDER BY create_time DESC, call_id LIMIT $6 OFFSET $7"),
-          key.campaign_id, key.entry_id, absl::StrCat("{", absl::StrJoin(outcomes, ","), "}"), from,
-          to, page_size + 1, offset);
+          key.campaign_id, key.entry_id, outcomes, from, to, page_size + 1, offset);
       v1::ListCampaignAttemptsResponse page;
       for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
         *page.add_attempts() = AttemptFromRow(rows[i]);
@@ -1426,13 +1434,10 @@ grpc::Status CampaignsGrpcService::ListDoNotCallNumbers(
   auto result = [&]() -> absl::StatusOr<v1::ListDoNotCallNumbersResponse> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
                         RequiredId(request->campaign(), kCampaigns, "campaign"));
-    CC_ASSIGN_OR_RETURN(int32_t page_size, common::PageSize(request->page_size(), 100, 1000));
-    const std::string scope = absl::StrCat("ListDoNotCallNumbers|", campaign_id);
-    CC_ASSIGN_OR_RETURN(std::string cursor, common::DecodePageToken(request->page_token(), scope));
-    int64_t offset = 0;
-    if (!cursor.empty() && !absl::SimpleAtoi(cursor, &offset)) {
-      return InvalidArgumentError("page_token", "malformed");
-    }
+    CC_ASSIGN_OR_RETURN(OffsetPage paging, StartPage("ListDoNotCallNumbers", *request));
+    const int32_t page_size = paging.size;
+    const int64_t offset = paging.offset;
+    const std::string& scope = paging.scope;
     return pg_->Query(
         [&](pqxx::nontransaction& query) -> absl::StatusOr<v1::ListDoNotCallNumbersResponse> {
           CC_RETURN_IF_ERROR(LoadCampaignTx(query, campaign_id, false).status());
@@ -1752,18 +1757,11 @@ grpc::Status CampaignsGrpcService::ListCallbacks(grpc::ServerContext*,
                                                  const v1::ListCallbacksRequest* request,
                                                  v1::ListCallbacksResponse* response) {
   auto result = [&]() -> absl::StatusOr<v1::ListCallbacksResponse> {
-    CC_ASSIGN_OR_RETURN(int32_t page_size, common::PageSize(request->page_size(), 100, 1000));
-    v1::ListCallbacksRequest filters = *request;
-    filters.clear_page_size();
-    filters.clear_page_token();
-    const std::string scope = absl::StrCat("ListCallbacks|", filters.ShortDebugString());
-    CC_ASSIGN_OR_RETURN(std::string cursor, common::DecodePageToken(request->page_token(), scope));
-    int64_t offset = 0;
-    if (!cursor.empty() && !absl::SimpleAtoi(cursor, &offset)) {
-      return InvalidArgumentError("page_token", "malformed");
-    }
-    std::vector<std::string> states;
-    for (int state : request->states()) states.push_back(absl::StrCat(state));
+    CC_ASSIGN_OR_RETURN(OffsetPage paging, StartPage("ListCallbacks", *request));
+    const int32_t page_size = paging.size;
+    const int64_t offset = paging.offset;
+    const std::string& scope = paging.scope;
+    const std::string states = IntArray(request->states());
     return pg_->Query(
         [&](pqxx::nontransaction& query) -> absl::StatusOr<v1::ListCallbacksResponse> {
           pqxx::result rows = query.exec_params(
@@ -1773,8 +1771,7 @@ grpc::Status CampaignsGrpcService::ListCallbacks(grpc::ServerContext*,
                            "(cardinality($4::int[]) = 0 OR state = ANY($4::int[])) "
                            "ORDER BY due_time, id LIMIT $5 OFFSET $6"),
               IdOf(request->operator_(), "operators"), IdOf(request->queue(), "queues"),
-              IdOf(request->customer(), "customers"),
-              absl::StrCat("{", absl::StrJoin(states, ","), "}"), page_size + 1, offset);
+              IdOf(request->customer(), "customers"), states, page_size + 1, offset);
           v1::ListCallbacksResponse page;
           for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
             *page.add_callbacks() = CallbackFromRow(rows[i]);
