@@ -14,6 +14,7 @@
 #include "common/phone.h"
 #include "common/status.h"
 #include "contactcentre/calls/v1/campaigns_service.pb.h"
+#include "services/calls/handler_util.h"
 #include "services/calls/json.h"
 #include "services/calls/snapshot.h"
 
@@ -21,33 +22,6 @@ namespace contactcentre::calls {
 namespace {
 
 using common::InvalidArgumentError;
-
-grpc::Status Reply(const absl::Status& status, absl::string_view method) {
-  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown) {
-    common::LogError("request failed", {{"method", method}, {"error", status}});
-  }
-  return common::ToGrpcStatus(status);
-}
-
-template <typename Message>
-grpc::Status Reply(absl::StatusOr<Message> result, Message* response, absl::string_view method) {
-  if (!result.ok()) return Reply(result.status(), method);
-  *response = std::move(*result);
-  return grpc::Status::OK;
-}
-
-absl::StatusOr<std::string> RequiredId(absl::string_view name, absl::string_view collection,
-                                       absl::string_view field) {
-  if (name.empty()) return InvalidArgumentError(field, "required");
-  std::string id = IdOf(name, collection);
-  if (id.empty()) return InvalidArgumentError(field, absl::StrCat("must be ", collection, "/{id}"));
-  return id;
-}
-
-absl::Status CheckRequestId(absl::string_view request_id) {
-  if (request_id.size() > 64) return InvalidArgumentError("request_id", "at most 64 characters");
-  return absl::OkStatus();
-}
 
 const google::protobuf::Struct& Sub(const google::protobuf::Struct& result, const char* name) {
   static const auto* const kEmpty = new google::protobuf::Struct();

@@ -21,6 +21,7 @@
 #include "common/pg_util.h"
 #include "common/phone.h"
 #include "common/status.h"
+#include "services/calls/handler_util.h"
 #include "services/calls/json.h"
 #include "services/calls/snapshot.h"
 
@@ -35,20 +36,6 @@ constexpr int kMaxBatch = 1000;
 constexpr int kMaxRefusalsKept = 20;
 
 #define MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
-
-grpc::Status Reply(const absl::Status& status, absl::string_view method) {
-  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown) {
-    common::LogError("request failed", {{"method", method}, {"error", status}});
-  }
-  return common::ToGrpcStatus(status);
-}
-
-template <typename Message>
-grpc::Status Reply(absl::StatusOr<Message> result, Message* response, absl::string_view method) {
-  if (!result.ok()) return Reply(result.status(), method);
-  *response = std::move(*result);
-  return grpc::Status::OK;
-}
 
 // A page of a list read by offset; the token is bound to the request's filters.
 struct OffsetPage {
@@ -81,19 +68,14 @@ std::string IntArray(const Values& values) {
   return absl::StrCat("{", absl::StrJoin(text, ","), "}");
 }
 
-absl::StatusOr<std::string> RequiredId(absl::string_view name, absl::string_view collection,
-                                       absl::string_view field) {
-  if (name.empty()) return InvalidArgumentError(field, "required");
-  std::string id = IdOf(name, collection);
-  if (id.empty() || !common::IsCanonicalUuid(id)) {
+// Campaign resources have UUID ids: anything else cannot name one.
+absl::StatusOr<std::string> RequiredUuid(absl::string_view name, absl::string_view collection,
+                                         absl::string_view field) {
+  CC_ASSIGN_OR_RETURN(std::string id, RequiredId(name, collection, field));
+  if (!common::IsCanonicalUuid(id)) {
     return InvalidArgumentError(field, absl::StrCat("must be ", collection, "/{id}"));
   }
   return id;
-}
-
-absl::Status CheckRequestId(absl::string_view request_id) {
-  if (request_id.size() > 64) return InvalidArgumentError("request_id", "at most 64 characters");
-  return absl::OkStatus();
 }
 
 struct EntryKey {
@@ -535,7 +517,7 @@ grpc::Status CampaignsGrpcService::GetCampaign(grpc::ServerContext*,
                                                const v1::GetCampaignRequest* request,
                                                v1::Campaign* response) {
   auto result = [&]() -> absl::StatusOr<v1::Campaign> {
-    CC_ASSIGN_OR_RETURN(std::string id, RequiredId(request->name(), kCampaigns, "name"));
+    CC_ASSIGN_OR_RETURN(std::string id, RequiredUuid(request->name(), kCampaigns, "name"));
     return LoadCampaign(id);
   }();
   return Reply(std::move(result), response, "GetCampaign");
@@ -587,7 +569,7 @@ grpc::Status CampaignsGrpcService::UpdateCampaign(grpc::ServerContext*,
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::Campaign> {
     CC_ASSIGN_OR_RETURN(std::string id,
-                        RequiredId(request->campaign().name(), kCampaigns, "campaign.name"));
+                        RequiredUuid(request->campaign().name(), kCampaigns, "campaign.name"));
     CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
     static const auto* const kOutputOnly = new absl::flat_hash_set<std::string>{
         "name", "state", "site", "create_time", "update_time", "start_time", "end_time", "etag"};
@@ -649,7 +631,7 @@ grpc::Status CampaignsGrpcService::DeleteCampaign(grpc::ServerContext*,
                                                   google::protobuf::Empty*) {
   common::ScopedRequestId scope(request->request_id());
   absl::Status status = [&]() -> absl::Status {
-    CC_ASSIGN_OR_RETURN(std::string id, RequiredId(request->name(), kCampaigns, "name"));
+    CC_ASSIGN_OR_RETURN(std::string id, RequiredUuid(request->name(), kCampaigns, "name"));
     CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
     return pg_->Transact([&](pqxx::work& txn) -> absl::Status {
       CC_ASSIGN_OR_RETURN(
@@ -677,7 +659,7 @@ absl::StatusOr<v1::Campaign> CampaignsGrpcService::ChangeState(
     absl::string_view method, absl::string_view name, absl::string_view etag,
     absl::string_view request_id, const google::protobuf::Message& request,
     v1::CampaignState target) {
-  CC_ASSIGN_OR_RETURN(std::string id, RequiredId(name, kCampaigns, "name"));
+  CC_ASSIGN_OR_RETURN(std::string id, RequiredUuid(name, kCampaigns, "name"));
   CC_RETURN_IF_ERROR(CheckRequestId(request_id));
   bool cancel_dials = false;
   absl::StatusOr<v1::Campaign> result = pg_->Transact([&](pqxx::work& txn)
@@ -948,7 +930,7 @@ grpc::Status CampaignsGrpcService::CreateCampaignEntry(
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::CampaignEntry> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
-                        RequiredId(request->parent(), kCampaigns, "parent"));
+                        RequiredUuid(request->parent(), kCampaigns, "parent"));
     CC_ASSIGN_OR_RETURN(EntryInsert insert,
                         PrepareEntry(request->entry(), "entry", options_.default_region));
     CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
@@ -1072,7 +1054,7 @@ grpc::Status CampaignsGrpcService::ImportCampaignEntries(
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::ImportCampaignEntriesResponse> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
-                        RequiredId(request->parent(), kCampaigns, "parent"));
+                        RequiredUuid(request->parent(), kCampaigns, "parent"));
     if (request->has_customer_filter()) return ImportByFilter(campaign_id, *request);
     if (!request->has_entries()) return InvalidArgumentError("source", "set entries");
     if (request->entries().entries_size() > kMaxBatch) {
@@ -1129,7 +1111,7 @@ grpc::Status CampaignsGrpcService::ListCampaignEntries(
     v1::ListCampaignEntriesResponse* response) {
   auto result = [&]() -> absl::StatusOr<v1::ListCampaignEntriesResponse> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
-                        RequiredId(request->parent(), kCampaigns, "parent"));
+                        RequiredUuid(request->parent(), kCampaigns, "parent"));
     CC_ASSIGN_OR_RETURN(OffsetPage paging, StartPage("ListCampaignEntries", *request));
     const int32_t page_size = paging.size;
     const int64_t offset = paging.offset;
@@ -1349,7 +1331,7 @@ grpc::Status CampaignsGrpcService::AddDoNotCallNumbers(
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::AddDoNotCallNumbersResponse> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
-                        RequiredId(request->campaign(), kCampaigns, "campaign"));
+                        RequiredUuid(request->campaign(), kCampaigns, "campaign"));
     if (request->phone_numbers().empty()) return InvalidArgumentError("phone_numbers", "required");
     if (request->phone_numbers_size() > kMaxBatch) {
       return InvalidArgumentError("phone_numbers", "at most 1,000 numbers");
@@ -1403,7 +1385,7 @@ grpc::Status CampaignsGrpcService::RemoveDoNotCallNumbers(
   common::ScopedRequestId scope(request->request_id());
   absl::Status status = [&]() -> absl::Status {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
-                        RequiredId(request->campaign(), kCampaigns, "campaign"));
+                        RequiredUuid(request->campaign(), kCampaigns, "campaign"));
     if (request->phone_numbers_size() > kMaxBatch) {
       return InvalidArgumentError("phone_numbers", "at most 1,000 numbers");
     }
@@ -1433,7 +1415,7 @@ grpc::Status CampaignsGrpcService::ListDoNotCallNumbers(
     v1::ListDoNotCallNumbersResponse* response) {
   auto result = [&]() -> absl::StatusOr<v1::ListDoNotCallNumbersResponse> {
     CC_ASSIGN_OR_RETURN(std::string campaign_id,
-                        RequiredId(request->campaign(), kCampaigns, "campaign"));
+                        RequiredUuid(request->campaign(), kCampaigns, "campaign"));
     CC_ASSIGN_OR_RETURN(OffsetPage paging, StartPage("ListDoNotCallNumbers", *request));
     const int32_t page_size = paging.size;
     const int64_t offset = paging.offset;
@@ -1563,7 +1545,7 @@ grpc::Status CampaignsGrpcService::ReportDialOutcome(grpc::ServerContext*,
                                                      v1::ReportDialOutcomeResponse* response) {
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::ReportDialOutcomeResponse> {
-    CC_ASSIGN_OR_RETURN(std::string call_id, RequiredId(request->call(), "calls", "call"));
+    CC_ASSIGN_OR_RETURN(std::string call_id, RequiredUuid(request->call(), "calls", "call"));
     if (request->outcome() == v1::DIAL_OUTCOME_UNSPECIFIED) {
       return InvalidArgumentError("outcome", "required");
     }
@@ -1669,11 +1651,11 @@ grpc::Status CampaignsGrpcService::CreateCallback(grpc::ServerContext*,
   auto result = [&]() -> absl::StatusOr<v1::Callback> {
     const v1::Callback& given = request->callback();
     CC_ASSIGN_OR_RETURN(std::string queue_id,
-                        RequiredId(given.queue(), "queues", "callback.queue"));
+                        RequiredUuid(given.queue(), "queues", "callback.queue"));
     std::string operator_id;
     if (!given.operator_().empty()) {
       CC_ASSIGN_OR_RETURN(operator_id,
-                          RequiredId(given.operator_(), "operators", "callback.operator"));
+                          RequiredUuid(given.operator_(), "operators", "callback.operator"));
     }
     if (given.phone_number().raw().empty() && given.phone_number().e164().empty()) {
       return InvalidArgumentError("callback.phone_number", "required");
@@ -1742,7 +1724,7 @@ grpc::Status CampaignsGrpcService::GetCallback(grpc::ServerContext*,
                                                const v1::GetCallbackRequest* request,
                                                v1::Callback* response) {
   auto result = [&]() -> absl::StatusOr<v1::Callback> {
-    CC_ASSIGN_OR_RETURN(std::string id, RequiredId(request->name(), "callbacks", "name"));
+    CC_ASSIGN_OR_RETURN(std::string id, RequiredUuid(request->name(), "callbacks", "name"));
     return pg_->Query([&](pqxx::nontransaction& query) -> absl::StatusOr<v1::Callback> {
       pqxx::result rows = query.exec_params(
           absl::StrCat("SELECT ", kCallbackColumns, " FROM callbacks WHERE id = $1::uuid"), id);
@@ -1792,7 +1774,7 @@ grpc::Status CampaignsGrpcService::UpdateCallback(grpc::ServerContext*,
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::Callback> {
     CC_ASSIGN_OR_RETURN(std::string id,
-                        RequiredId(request->callback().name(), "callbacks", "callback.name"));
+                        RequiredUuid(request->callback().name(), "callbacks", "callback.name"));
     static const auto* const kChangeable = new absl::flat_hash_set<std::string>{
         "due_time", "operator",     "grace_period",  "phone_number",
         "note",     "max_attempts", "retry_interval"};
@@ -1832,7 +1814,7 @@ grpc::Status CampaignsGrpcService::UpdateCallback(grpc::ServerContext*,
       std::string operator_id;
       if (!merged.operator_().empty()) {
         CC_ASSIGN_OR_RETURN(operator_id,
-                            RequiredId(merged.operator_(), "operators", "callback.operator"));
+                            RequiredUuid(merged.operator_(), "operators", "callback.operator"));
         v1::Campaign probe;
         probe.set_queue(merged.queue());
         probe.add_operators(merged.operator_());
@@ -1882,7 +1864,7 @@ grpc::Status CampaignsGrpcService::CancelCallback(grpc::ServerContext*,
                                                   v1::Callback* response) {
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::Callback> {
-    CC_ASSIGN_OR_RETURN(std::string id, RequiredId(request->name(), "callbacks", "name"));
+    CC_ASSIGN_OR_RETURN(std::string id, RequiredUuid(request->name(), "callbacks", "name"));
     CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
     return pg_->Transact([&](pqxx::work& txn) -> absl::StatusOr<v1::Callback> {
       CC_ASSIGN_OR_RETURN(auto earlier, Earlier<v1::Callback>(txn, "CancelCallback",
@@ -1920,7 +1902,7 @@ grpc::Status CampaignsGrpcService::GetCampaignStats(grpc::ServerContext*,
                                                     const v1::GetCampaignStatsRequest* request,
                                                     v1::CampaignStats* response) {
   auto result = [&]() -> absl::StatusOr<v1::CampaignStats> {
-    CC_ASSIGN_OR_RETURN(std::string id, RequiredId(request->campaign(), kCampaigns, "campaign"));
+    CC_ASSIGN_OR_RETURN(std::string id, RequiredUuid(request->campaign(), kCampaigns, "campaign"));
     const auto& interval = request->interval();
     if (interval.has_start_time() && interval.has_end_time() &&
         common::MicrosFromTimestamp(interval.end_time()) <
@@ -2545,10 +2527,11 @@ grpc::Status CampaignsGrpcService::GetNextPreviewEntry(
     v1::GetNextPreviewEntryResponse* response) {
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::GetNextPreviewEntryResponse> {
-    CC_ASSIGN_OR_RETURN(std::string op, RequiredId(request->operator_(), "operators", "operator"));
+    CC_ASSIGN_OR_RETURN(std::string op,
+                        RequiredUuid(request->operator_(), "operators", "operator"));
     std::string only;
     if (!request->campaign().empty()) {
-      CC_ASSIGN_OR_RETURN(only, RequiredId(request->campaign(), kCampaigns, "campaign"));
+      CC_ASSIGN_OR_RETURN(only, RequiredUuid(request->campaign(), kCampaigns, "campaign"));
     }
     CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
     const absl::Time now = Now();
@@ -2771,7 +2754,8 @@ grpc::Status CampaignsGrpcService::DialPreviewEntry(grpc::ServerContext*,
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::Call> {
     CC_ASSIGN_OR_RETURN(EntryKey key, ParseEntryName(request->entry(), "entry"));
-    CC_ASSIGN_OR_RETURN(std::string op, RequiredId(request->operator_(), "operators", "operator"));
+    CC_ASSIGN_OR_RETURN(std::string op,
+                        RequiredUuid(request->operator_(), "operators", "operator"));
     std::string number;
     if (!request->phone_number().raw().empty() || !request->phone_number().e164().empty()) {
       CC_ASSIGN_OR_RETURN(number, NormalizedNumber(request->phone_number(), options_.default_region,
@@ -2800,7 +2784,8 @@ grpc::Status CampaignsGrpcService::SkipPreviewEntry(grpc::ServerContext*,
   common::ScopedRequestId scope(request->request_id());
   auto result = [&]() -> absl::StatusOr<v1::CampaignEntry> {
     CC_ASSIGN_OR_RETURN(EntryKey key, ParseEntryName(request->entry(), "entry"));
-    CC_ASSIGN_OR_RETURN(std::string op, RequiredId(request->operator_(), "operators", "operator"));
+    CC_ASSIGN_OR_RETURN(std::string op,
+                        RequiredUuid(request->operator_(), "operators", "operator"));
     if (request->reason().size() > 500) return InvalidArgumentError("reason", "at most 500 bytes");
     const absl::Duration delay = DurationOf(request->retry_delay(), absl::Hours(1));
     if (delay < absl::ZeroDuration() || delay > absl::Hours(24 * 90)) {
