@@ -544,7 +544,36 @@ TEST_F(CampaignsTest, BadCampaignsAndEntriesAreRefusedAndChangeNothing) {
       absl::IsNotFound(Rpc(campaigns(0), &CampaignsStub::ReportDialOutcome, report).status()));
 
   // A running campaign cannot be deleted; a stopped one can.
-  ASSERT_TRUE(Start(*first).ok());
+  auto running = Start(*first);
+  ASSERT_TRUE(running.ok()) << running.status();
+  // While running: the script may change, the dial mode may not; a stale etag is refused.
+  {
+    v1::UpdateCampaignRequest update;
+    *update.mutable_campaign() = *running;
+    update.mutable_campaign()->set_script("New script: mention the late fee.");
+    update.mutable_update_mask()->add_paths("script");
+    update.set_request_id(common::NewId());
+    auto updated = Rpc(campaigns(1), &CampaignsStub::UpdateCampaign, update);
+    ASSERT_TRUE(updated.ok()) << updated.status();
+    EXPECT_EQ(updated->script(), "New script: mention the late fee.");
+    EXPECT_NE(updated->etag(), running->etag());
+    update.set_request_id(common::NewId());
+    EXPECT_TRUE(absl::IsAborted(
+        Rpc(campaigns(0), &CampaignsStub::UpdateCampaign, update).status()));  // stale etag
+    update.mutable_campaign()->set_etag(updated->etag());
+    update.mutable_campaign()->set_dial_mode(v1::DIAL_MODE_PREDICTIVE);
+    update.mutable_update_mask()->add_paths("dial_mode");
+    update.set_request_id(common::NewId());
+    auto refused_mode = Rpc(campaigns(0), &CampaignsStub::UpdateCampaign, update);
+    EXPECT_TRUE(
+        absl::StrContains(absl::string_view(refused_mode.status().message()), "CAMPAIGN_RUNNING"))
+        << refused_mode.status();
+    update.clear_update_mask();
+    update.mutable_update_mask()->add_paths("state");
+    update.set_request_id(common::NewId());
+    EXPECT_TRUE(absl::IsInvalidArgument(
+        Rpc(campaigns(0), &CampaignsStub::UpdateCampaign, update).status()));
+  }
   v1::DeleteCampaignRequest remove;
   remove.set_name(first->name());
   EXPECT_TRUE(absl::IsFailedPrecondition(
