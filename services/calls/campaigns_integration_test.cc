@@ -393,6 +393,28 @@ class CampaignsTest : public ::testing::Test {
     return Rpc(calls(0), &CallsStub::CompleteWrapUp, wrap).status();
   }
 
+  // A customer card with the number, callable all day (CI runs at any hour), with the
+  // do-not-call consent set when asked.
+  absl::StatusOr<customers::v1::Customer> NewCard(const std::string& family_name,
+                                                  const std::string& number, bool do_not_call) {
+    customers::v1::CreateCustomerRequest create;
+    create.mutable_customer()->set_family_name(family_name);
+    create.mutable_customer()->add_phones()->mutable_number()->set_raw(number);
+    *create.mutable_customer()->mutable_calling_window() = AllDay();
+    create.set_request_id(common::NewId());
+    CC_ASSIGN_OR_RETURN(
+        customers::v1::Customer card,
+        Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, create));
+    if (!do_not_call) return card;
+    customers::v1::SetConsentRequest consent;
+    consent.set_customer(card.name());
+    consent.set_kind(customers::v1::CONSENT_KIND_DO_NOT_CALL);
+    consent.set_value(true);
+    consent.set_source(customers::v1::CONSENT_SOURCE_OPERATOR);
+    consent.set_request_id(common::NewId());
+    return Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::SetConsent, consent);
+  }
+
   // The public events of the site's stream that mention `text`, in order.
   std::vector<events::v1::Event> EventsMentioning(const std::string& text) {
     auto redis = common::RedisClient::Create(TestServers::Get().Redis());
@@ -632,24 +654,10 @@ TEST_F(CampaignsTest, NothingIsDialledAgainstConsentWindowsOrLimits) {
   auto listed_entry = AddEntry(*campaign, listed, noon_zone);
   // A customer who withdrew consent to calls (their card's window open all day).
   const std::string refusing = NewNumber();
-  customers::v1::CreateCustomerRequest create;
-  create.mutable_customer()->set_family_name("Смирнова");
-  create.mutable_customer()->add_phones()->mutable_number()->set_raw(refusing);
-  *create.mutable_customer()->mutable_calling_window() = AllDay();
-  create.set_request_id(common::NewId());
-  auto customer =
-      Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, create);
+  auto customer = NewCard("Смирнова", refusing, /*do_not_call=*/true);
   ASSERT_TRUE(customer.ok()) << customer.status();
   auto refusing_entry = AddEntry(*campaign, "", noon_zone, customer->name());
   ASSERT_TRUE(refusing_entry.ok()) << refusing_entry.status();
-  customers::v1::SetConsentRequest consent;
-  consent.set_customer(customer->name());
-  consent.set_kind(customers::v1::CONSENT_KIND_DO_NOT_CALL);
-  consent.set_value(true);
-  consent.set_source(customers::v1::CONSENT_SOURCE_OPERATOR);
-  consent.set_request_id(common::NewId());
-  ASSERT_TRUE(
-      Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::SetConsent, consent).ok());
   // Never answers: two attempts, then exhausted.
   const std::string silent = NewNumber();
   auto silent_entry = AddEntry(*campaign, silent, noon_zone);
@@ -930,22 +938,8 @@ TEST_F(CampaignsTest, APausedCampaignDialsNothingAndACallbackIsDialledAtItsTime)
   absl::SleepFor(absl::Seconds(1));
   const std::string number = NewNumber();
   adapter.Script(number, {v1::DIAL_OUTCOME_ANSWERED_HUMAN});
-  customers::v1::CreateCustomerRequest card;
-  card.mutable_customer()->set_family_name("Волков");
-  card.mutable_customer()->add_phones()->mutable_number()->set_raw(number);
-  *card.mutable_customer()->mutable_calling_window() = AllDay();
-  card.set_request_id(common::NewId());
-  auto customer =
-      Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, card);
+  auto customer = NewCard("Волков", number, /*do_not_call=*/true);
   ASSERT_TRUE(customer.ok()) << customer.status();
-  customers::v1::SetConsentRequest consent;
-  consent.set_customer(customer->name());
-  consent.set_kind(customers::v1::CONSENT_KIND_DO_NOT_CALL);
-  consent.set_value(true);
-  consent.set_source(customers::v1::CONSENT_SOURCE_OPERATOR);
-  consent.set_request_id(common::NewId());
-  ASSERT_TRUE(
-      Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::SetConsent, consent).ok());
   v1::CreateCallbackRequest create;
   create.mutable_callback()->set_customer(customer->name());
   create.mutable_callback()->mutable_phone_number()->set_raw(number);
@@ -1107,13 +1101,7 @@ TEST_F(CampaignsTest, AManualOutboundCallGoesToTheDialStream) {
   ScriptedAdapter adapter(cluster_, absl::StrCat("pbx-manual-", *site_), absl::Milliseconds(50));
   const std::string number = NewNumber();
   adapter.Script(number, {v1::DIAL_OUTCOME_BUSY});
-  customers::v1::CreateCustomerRequest create;
-  create.mutable_customer()->set_family_name("Кузнецов");
-  create.mutable_customer()->add_phones()->mutable_number()->set_raw(number);
-  *create.mutable_customer()->mutable_calling_window() = AllDay();
-  create.set_request_id(common::NewId());
-  auto customer =
-      Rpc(cluster_->customers(), &customers::v1::CustomersService::Stub::CreateCustomer, create);
+  auto customer = NewCard("Кузнецов", number, /*do_not_call=*/false);
   ASSERT_TRUE(customer.ok()) << customer.status();
   v1::PlaceOutboundCallRequest place;
   place.set_operator_(team.operators[0].name());
