@@ -2,6 +2,7 @@
 
 #include "common/status.h"
 #include "services/analytics/metrics.h"
+#include "services/analytics/report.h"
 #include "services/analytics/staffing.h"
 
 namespace contactcentre::analytics {
@@ -52,6 +53,18 @@ grpc::Status AnalyticsGrpcService::GetCurrentMetrics(grpc::ServerContext* /*cont
   if (!result.ok()) return common::ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
+}
+
+grpc::Status AnalyticsGrpcService::GetReport(grpc::ServerContext* /*context*/,
+                                             const v1::GetReportRequest* request,
+                                             v1::GetReportResponse* response) {
+  const MetricsStoreOptions& options = metrics_.options();
+  return Answer(analytics::GetReport(metrics_.pg(),
+                                     ReportOptions{.site = options.site,
+                                                   .site_time_zone = options.site_time_zone,
+                                                   .thresholds = options.thresholds},
+                                     *request, absl::Now()),
+                response);
 }
 
 }  // namespace contactcentre::analytics

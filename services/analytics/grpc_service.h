@@ -28,6 +28,8 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
   grpc::Status GetCurrentMetrics(grpc::ServerContext* context,
                                  const v1::GetCurrentMetricsRequest* request,
                                  v1::GetCurrentMetricsResponse* response) override;
+  grpc::Status GetReport(grpc::ServerContext* context, const v1::GetReportRequest* request,
+                         v1::GetReportResponse* response) override;
 
  private:
   MetricsStore& metrics_;

@@ -120,6 +120,29 @@ google::protobuf::Duration ProtoDuration(absl::Duration duration) {
 
 }  // namespace
 
+void JudgeAnswered(double wait_seconds, const QueueThresholds& thresholds, WindowCounts* counts) {
+  wait_seconds = std::max(0.0, wait_seconds);
+  ++counts->answered;
+  counts->answer_wait_seconds += wait_seconds;
+  if (wait_seconds <= absl::ToDoubleSeconds(thresholds.service_level)) {
+    ++counts->answered_within_threshold;
+  }
+}
+
+void JudgeAbandoned(double wait_seconds, const QueueThresholds& thresholds, WindowCounts* counts) {
+  wait_seconds = std::max(0.0, wait_seconds);
+  if (wait_seconds < absl::ToDoubleSeconds(thresholds.short_abandon)) {
+    ++counts->short_abandoned;
+    return;
+  }
+  ++counts->abandoned;
+  if (wait_seconds <= absl::ToDoubleSeconds(thresholds.service_level)) {
+    ++counts->abandoned_within_threshold;
+  } else {
+    ++counts->abandoned_after_threshold;
+  }
+}
+
 std::string DefinitionName(absl::string_view key, absl::string_view variant) {
   return absl::StrCat("metricDefinitions/", key, ".", variant, ".v1");
 }

@@ -61,6 +61,13 @@ struct OperatorGauges {
   double longest_wait_seconds = 0;
 };
 
+// Adds one answered call that waited `wait_seconds` to `counts` (answered, within T, wait), as
+// the live figures count it.
+void JudgeAnswered(double wait_seconds, const QueueThresholds& thresholds, WindowCounts* counts);
+// Adds one abandoned call that waited `wait_seconds`: a short abandon below the short abandon
+// threshold, else abandoned within or after T.
+void JudgeAbandoned(double wait_seconds, const QueueThresholds& thresholds, WindowCounts* counts);
+
 // One definition of the catalogue that live figures compute so far.
 struct BuiltMetric {
   // The metric key, e.g. "service_level".

@@ -109,6 +109,50 @@ WHERE site = $1 AND submitted_at >= w.s
 GROUP BY GROUPING SETS ((queue), (team), (operator, team), ())
 )sql";
 
+// Adds one delta to the 15-minute interval rows of several entities ($3, '' for the site) at
+// interval start $2 (micros). $23, $24: the thresholds the delta's calls were judged with, -1
+// when it judged none.
+constexpr absl::string_view kAddToIntervals = R"sql(
+INSERT INTO interval_counts AS i (site, interval_start, entity, offered, answered,
+  answered_within_threshold, answer_wait_seconds, abandoned, short_abandoned,
+  abandoned_within_threshold, abandoned_after_threshold, handled, handle_seconds, transfers,
+  missing_wrap_ups, csat_answers, csat_satisfied, nps_answers, nps_promoters, nps_detractors,
+  handling_seconds, available_seconds, service_level_threshold_seconds,
+  short_abandon_threshold_seconds)
+SELECT $1, to_timestamp($2::float8 / 1e6), e, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+  $15, $16, $17, $18, $19, $20, $21, $22, NULLIF($23::float8, -1), NULLIF($24::float8, -1)
+FROM unnest($3::text[]) AS e
+ON CONFLICT (site, interval_start, entity) DO UPDATE SET
+  offered = i.offered + EXCLUDED.offered,
+  answered = i.answered + EXCLUDED.answered,
+  answered_within_threshold = i.answered_within_threshold + EXCLUDED.answered_within_threshold,
+  answer_wait_seconds = i.answer_wait_seconds + EXCLUDED.answer_wait_seconds,
+  abandoned = i.abandoned + EXCLUDED.abandoned,
+  short_abandoned = i.short_abandoned + EXCLUDED.short_abandoned,
+  abandoned_within_threshold = i.abandoned_within_threshold + EXCLUDED.abandoned_within_threshold,
+  abandoned_after_threshold = i.abandoned_after_threshold + EXCLUDED.abandoned_after_threshold,
+  handled = i.handled + EXCLUDED.handled,
+  handle_seconds = i.handle_seconds + EXCLUDED.handle_seconds,
+  transfers = i.transfers + EXCLUDED.transfers,
+  missing_wrap_ups = i.missing_wrap_ups + EXCLUDED.missing_wrap_ups,
+  csat_answers = i.csat_answers + EXCLUDED.csat_answers,
+  csat_satisfied = i.csat_satisfied + EXCLUDED.csat_satisfied,
+  nps_answers = i.nps_answers + EXCLUDED.nps_answers,
+  nps_promoters = i.nps_promoters + EXCLUDED.nps_promoters,
+  nps_detractors = i.nps_detractors + EXCLUDED.nps_detractors,
+  handling_seconds = i.handling_seconds + EXCLUDED.handling_seconds,
+  available_seconds = i.available_seconds + EXCLUDED.available_seconds,
+  mixed = i.mixed OR (i.service_level_threshold_seconds IS NOT NULL
+    AND EXCLUDED.service_level_threshold_seconds IS NOT NULL
+    AND (i.service_level_threshold_seconds <> EXCLUDED.service_level_threshold_seconds
+         OR i.short_abandon_threshold_seconds <> EXCLUDED.short_abandon_threshold_seconds)),
+  service_level_threshold_seconds =
+    COALESCE(i.service_level_threshold_seconds, EXCLUDED.service_level_threshold_seconds),
+  short_abandon_threshold_seconds =
+    COALESCE(i.short_abandon_threshold_seconds, EXCLUDED.short_abandon_threshold_seconds),
+  updated_at = now()
+)sql";
+
 double Seconds(const google::protobuf::Duration& duration) {
   return static_cast<double>(duration.seconds()) + duration.nanos() / 1e9;
 }
@@ -198,6 +242,33 @@ bool ValidName(absl::string_view name, absl::string_view prefix) {
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
+}
+
+// The start of the 15-minute interval (UTC-aligned) holding `micros`.
+int64_t IntervalOf(int64_t micros) {
+  constexpr int64_t kLength = 15 * 60 * int64_t{1000000};
+  int64_t start = micros - micros % kLength;
+  if (micros % kLength < 0) start -= kLength;
+  return start;
+}
+
+// Adds `delta` to the interval of `at` for each of `entities` ("" the site; empty names are
+// skipped); `judged` are the thresholds the delta's calls were judged with, if any.
+void AddToIntervals(pqxx::work& txn, const std::string& site, int64_t at,
+                    const std::vector<std::string>& entities, const WindowCounts& d,
+                    const QueueThresholds* judged) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < entities.size(); ++i) {
+    if (i == 0 || !entities[i].empty()) names.push_back(entities[i]);
+  }
+  txn.exec_params(std::string(kAddToIntervals), site, IntervalOf(at), common::PgTextArray(names),
+                  d.offered, d.answered, d.answered_within_threshold, d.answer_wait_seconds,
+                  d.abandoned, d.short_abandoned, d.abandoned_within_threshold,
+                  d.abandoned_after_threshold, d.handled, d.handle_seconds, d.transfers,
+                  d.missing_wrap_ups, d.csat_answers, d.csat_satisfied, d.nps_answers,
+                  d.nps_promoters, d.nps_detractors, d.handling_seconds, d.available_seconds,
+                  judged ? absl::ToDoubleSeconds(judged->service_level) : -1.0,
+                  judged ? absl::ToDoubleSeconds(judged->short_abandon) : -1.0);
 }
 
 }  // namespace
@@ -369,6 +440,10 @@ v1::ScopeType ScopeOf(absl::string_view entity) {
 MetricsStore::MetricsStore(common::PgPool* pg, MetricsStoreOptions options)
     : pg_(*pg), options_(std::move(options)) {}
 
+QueueThresholds MetricsStore::ThresholdsFor(absl::string_view /*queue*/) const {
+  return options_.thresholds;
+}
+
 absl::Status MetricsStore::ApplyOperatorState(const Event& event) {
   const events::v1::OperatorStateChanged& changed = event.operator_state_changed();
   if (changed.operator_().empty()) return absl::OkStatus();
@@ -394,6 +469,20 @@ absl::Status MetricsStore::ApplyOperatorState(const Event& event) {
           "VALUES ($1, $2, $3, $4::text[], $5, to_timestamp($6::float8 / 1e6), $7)",
           site, changed.operator_(), changed.team(), common::PgTextArray(queues),
           static_cast<int>(changed.previous_state()), EventMicros(event), seconds);
+      const calls::v1::OperatorState ended = changed.previous_state();
+      WindowCounts delta;
+      if (ended == calls::v1::OPERATOR_STATE_ON_CALL ||
+          ended == calls::v1::OPERATOR_STATE_WRAP_UP) {
+        delta.handling_seconds = seconds;
+      } else if (ended == calls::v1::OPERATOR_STATE_AVAILABLE ||
+                 ended == calls::v1::OPERATOR_STATE_RESERVED) {
+        delta.available_seconds = seconds;
+      }
+      if (delta.handling_seconds > 0 || delta.available_seconds > 0) {
+        std::vector<std::string> entities = {"", changed.operator_(), changed.team()};
+        entities.insert(entities.end(), queues.begin(), queues.end());
+        AddToIntervals(txn, site, EventMicros(event), entities, delta, nullptr);
+      }
     }
     return absl::OkStatus();
   });
@@ -421,7 +510,14 @@ absl::Status MetricsStore::ApplySurveyResponse(const Event& event) {
       CC_ASSIGN_OR_RETURN(bool first, common::MarkEventApplied(txn, event.id()));
       if (!first) return absl::OkStatus();
     }
-    txn.exec_params(
+    txn.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 8))",
+                    absl::StrCat(site, "/", submitted.response()));
+    pqxx::result before = txn.exec_params(
+        "SELECT (extract(epoch FROM submitted_at) * 1e6)::bigint, queue, team, operator, "
+        "csat_answers, csat_satisfied, nps_answers, nps_promoters, nps_detractors FROM "
+        "survey_scores WHERE site = $1 AND response = $2",
+        site, submitted.response());
+    pqxx::result changed = txn.exec_params(
         "INSERT INTO survey_scores AS r (site, response, queue, team, operator, submitted_at, "
         "csat_answers, csat_satisfied, nps_answers, nps_promoters, nps_detractors) VALUES ($1, "
         "$2, $3, $4, $5, to_timestamp($6::float8 / 1e6), $7, $8, $9, $10, $11) ON CONFLICT "
@@ -429,9 +525,33 @@ absl::Status MetricsStore::ApplySurveyResponse(const Event& event) {
         "= EXCLUDED.operator, submitted_at = EXCLUDED.submitted_at, csat_answers = "
         "EXCLUDED.csat_answers, csat_satisfied = EXCLUDED.csat_satisfied, nps_answers = "
         "EXCLUDED.nps_answers, nps_promoters = EXCLUDED.nps_promoters, nps_detractors = "
-        "EXCLUDED.nps_detractors WHERE r.submitted_at <= EXCLUDED.submitted_at",
+        "EXCLUDED.nps_detractors WHERE r.submitted_at <= EXCLUDED.submitted_at RETURNING 1",
         site, submitted.response(), submitted.queue(), submitted.team(), submitted.operator_(),
         EventMicros(event), csat, satisfied, nps, promoters, detractors);
+    if (changed.empty()) return absl::OkStatus();  // an older submission than the stored one
+    // The intervals: the earlier submission's answers leave its interval, the new ones count in
+    // theirs.
+    if (!before.empty()) {
+      const pqxx::row old = before[0];
+      WindowCounts minus;
+      minus.csat_answers = -old[4].as<int64_t>();
+      minus.csat_satisfied = -old[5].as<int64_t>();
+      minus.nps_answers = -old[6].as<int64_t>();
+      minus.nps_promoters = -old[7].as<int64_t>();
+      minus.nps_detractors = -old[8].as<int64_t>();
+      AddToIntervals(
+          txn, site, old[0].as<int64_t>(),
+          {"", old[1].as<std::string>(), old[2].as<std::string>(), old[3].as<std::string>()}, minus,
+          nullptr);
+    }
+    WindowCounts plus;
+    plus.csat_answers = csat;
+    plus.csat_satisfied = satisfied;
+    plus.nps_answers = nps;
+    plus.nps_promoters = promoters;
+    plus.nps_detractors = detractors;
+    AddToIntervals(txn, site, EventMicros(event),
+                   {"", submitted.queue(), submitted.team(), submitted.operator_()}, plus, nullptr);
     return absl::OkStatus();
   });
 }
@@ -448,11 +568,58 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
       CC_ASSIGN_OR_RETURN(bool first, common::MarkEventApplied(txn, event.id()));
       if (!first) return absl::OkStatus();
     }
-    txn.exec_params(std::string(kUpsertFacts), site, call.call(), call.queue(), call.team(),
-                    call.operator_(), call.direction() == calls::v1::CALL_DIRECTION_OUTBOUND,
-                    update.offered_at, update.answered_at, update.answer_wait, update.abandoned_at,
-                    update.abandon_wait, update.handled_at, update.handle_seconds,
-                    update.transferred_at, update.wrap_up_timed_out_at, update.failed_at);
+    // One call's events are applied one at a time (two replicas may hold two of them), so that
+    // each fact is added to its interval exactly once: when it is first set.
+    txn.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+                    absl::StrCat(site, "/", call.call()));
+    pqxx::result before = txn.exec_params(
+        "SELECT offered_at IS NOT NULL, answered_at IS NOT NULL, abandoned_at IS NOT NULL, "
+        "handled_at IS NOT NULL, transferred_at IS NOT NULL, wrap_up_timed_out_at IS NOT NULL "
+        "FROM call_facts WHERE site = $1 AND call_id = $2",
+        site, call.call());
+    bool had[6] = {false, false, false, false, false, false};
+    if (!before.empty()) {
+      for (int i = 0; i < 6; ++i) had[i] = before[0][i].as<bool>();
+    }
+    pqxx::result after =
+        txn.exec_params(absl::StrCat(kUpsertFacts, " RETURNING queue, team, operator, outbound"),
+                        site, call.call(), call.queue(), call.team(), call.operator_(),
+                        call.direction() == calls::v1::CALL_DIRECTION_OUTBOUND, update.offered_at,
+                        update.answered_at, update.answer_wait, update.abandoned_at,
+                        update.abandon_wait, update.handled_at, update.handle_seconds,
+                        update.transferred_at, update.wrap_up_timed_out_at, update.failed_at);
+    const std::string queue = after[0][0].as<std::string>();
+    if (queue.empty() || after[0][3].as<bool>()) return absl::OkStatus();
+    const QueueThresholds thresholds = ThresholdsFor(queue);
+    WindowCounts delta;
+    int64_t at = 0;
+    bool judged = false;
+    if (update.offered_at != 0 && !had[0]) {
+      delta.offered = 1;
+      at = update.offered_at;
+    } else if (update.answered_at != 0 && !had[1]) {
+      JudgeAnswered(update.answer_wait, thresholds, &delta);
+      at = update.answered_at;
+      judged = true;
+    } else if (update.abandoned_at != 0 && !had[2]) {
+      JudgeAbandoned(update.abandon_wait, thresholds, &delta);
+      at = update.abandoned_at;
+      judged = true;
+    } else if (update.handled_at != 0 && !had[3]) {
+      delta.handled = 1;
+      delta.handle_seconds = std::max(0.0, update.handle_seconds);
+      at = update.handled_at;
+    } else if (update.transferred_at != 0 && !had[4]) {
+      delta.transfers = 1;
+      at = update.transferred_at;
+    } else if (update.wrap_up_timed_out_at != 0 && !had[5]) {
+      delta.missing_wrap_ups = 1;
+      at = update.wrap_up_timed_out_at;
+    }
+    if (at == 0) return absl::OkStatus();
+    AddToIntervals(txn, site, at,
+                   {"", queue, after[0][1].as<std::string>(), after[0][2].as<std::string>()}, delta,
+                   judged ? &thresholds : nullptr);
     return absl::OkStatus();
   });
 }

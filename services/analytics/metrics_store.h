@@ -95,6 +95,11 @@ class MetricsStore {
                                        bool include_definitions) const;
 
   const std::string& site() const { return options_.site; }
+  const MetricsStoreOptions& options() const { return options_; }
+  common::PgPool& pg() const { return pg_; }
+
+  // The thresholds calls of `queue` ("queues/q1") are judged with now.
+  QueueThresholds ThresholdsFor(absl::string_view queue) const;
 
  private:
   absl::Status ApplyOperatorState(const events::v1::Event& event);
