@@ -1,7 +1,9 @@
 #include "services/customers/customer_store.h"
 
 #include <algorithm>
+#include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -253,6 +255,109 @@ absl::Status CustomerStore::Save(pqxx::work& txn, StoredCard& stored,
       FlagUntil(card.flags().vip()), FlagUntil(card.flags().abusive()), stored.update_micros);
   stored.version = updated[0][0].as<int64_t>();
   return WriteIndexes(txn, stored);
+}
+
+absl::StatusOr<std::map<std::string, StoredCard>> CustomerStore::LoadMany(
+    pqxx::work& txn, const std::vector<std::string>& ids, bool for_update) const {
+  std::map<std::string, StoredCard> cards;
+  if (ids.empty()) return cards;
+  const std::string sql =
+      absl::StrCat("SELECT ", kCardColumns, " FROM customers c WHERE c.id = ANY($1::uuid[])",
+                   for_update ? " ORDER BY c.id FOR UPDATE" : "");
+  for (const pqxx::row& row : txn.exec_params(sql, PgTextArray(ids))) {
+    StoredCard stored = ReadCard(row);
+    if (stored.state == kErased) continue;
+    std::string id = stored.id;
+    if (stored.state == kMerged) {
+      absl::StatusOr<StoredCard> survivor = Load(txn, stored.merged_into, for_update, true);
+      if (!survivor.ok()) {
+        if (absl::IsNotFound(survivor.status())) continue;
+        return survivor.status();
+      }
+      stored = std::move(*survivor);
+    }
+    cards.emplace(std::move(id), std::move(stored));
+  }
+  return cards;
+}
+
+absl::Status CustomerStore::SaveMany(pqxx::work& txn, const std::vector<StoredCard*>& cards) const {
+  if (cards.empty()) return absl::OkStatus();
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  std::vector<std::string> ids, bytes, names, tags, external_ids, do_not_call, survey_opt_out,
+      call_recording, vip_until, abusive_until, update_micros;
+  std::vector<std::string> phone_numbers, phone_owners, email_keys, email_owners;
+  // One entry per card (two ids merged into one card share it: the last copy wins, as with
+  // two Saves).
+  std::map<std::string, StoredCard*> by_id;
+  for (StoredCard* stored : cards) by_id[stored->id] = stored;
+  for (auto& [id, stored] : by_id) {
+    const v1::Customer& card = stored->card;
+    stored->update_micros = std::max(now, stored->update_micros + 1);
+    ids.push_back(id);
+    const std::string serialized = Serialize(card);
+    bytes.push_back(absl::BytesToHexString(serialized));
+    names.push_back(NameSearchKey(card));
+    tags.push_back(PgTextArray(std::vector<std::string>(card.tags().begin(), card.tags().end())));
+    external_ids.push_back(card.external_id());
+    do_not_call.push_back(card.consents().do_not_call().value() ? "t" : "f");
+    survey_opt_out.push_back(card.consents().survey_opt_out().value() ? "t" : "f");
+    call_recording.push_back(card.consents().call_recording().value() ? "t" : "f");
+    vip_until.push_back(FlagUntil(card.flags().vip()));
+    abusive_until.push_back(FlagUntil(card.flags().abusive()));
+    update_micros.push_back(absl::StrCat(stored->update_micros));
+    for (const std::string& number : PhoneNumbers(card)) {
+      phone_numbers.push_back(number);
+      phone_owners.push_back(stored->id);
+    }
+    std::set<std::string> seen;
+    for (const std::string& key : EmailKeys(card)) {
+      if (!seen.insert(key).second) continue;
+      email_keys.push_back(key);
+      email_owners.push_back(stored->id);
+    }
+  }
+  pqxx::result updated = txn.exec_params(
+      absl::StrCat(
+          "UPDATE customers c SET card = decode(u.card, 'hex'), search_name = u.search_name, "
+          "tags = u.tags::text[], external_id = NULLIF(u.external_id, ''), "
+          "do_not_call = u.do_not_call::boolean, survey_opt_out = u.survey_opt_out::boolean, "
+          "call_recording = u.call_recording::boolean, "
+          "vip_until = NULLIF(u.vip_until, '')::timestamptz, "
+          "abusive_until = NULLIF(u.abusive_until, '')::timestamptz, version = c.version + 1, "
+          "update_time = timestamptz 'epoch' + u.micros::bigint * interval '1 microsecond' "
+          "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+          "$7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) "
+          "u(id, card, search_name, tags, external_id, do_not_call, survey_opt_out, "
+          "call_recording, vip_until, abusive_until, micros) "
+          "WHERE c.id = u.id RETURNING c.id::text, c.version"),
+      PgTextArray(ids), PgTextArray(bytes), PgTextArray(names), PgTextArray(tags),
+      PgTextArray(external_ids), PgTextArray(do_not_call), PgTextArray(survey_opt_out),
+      PgTextArray(call_recording), PgTextArray(vip_until), PgTextArray(abusive_until),
+      PgTextArray(update_micros));
+  if (updated.size() != by_id.size()) {
+    return absl::AbortedError("a card changed state while it was being saved; try again");
+  }
+  for (const pqxx::row& row : updated) {
+    by_id[row[0].as<std::string>()]->version = row[1].as<int64_t>();
+  }
+  txn.exec_params("DELETE FROM customer_phones WHERE customer_id = ANY($1::uuid[])",
+                  PgTextArray(ids));
+  if (!phone_numbers.empty()) {
+    txn.exec_params(
+        "INSERT INTO customer_phones (e164, customer_id) "
+        "SELECT * FROM unnest($1::text[], $2::uuid[])",
+        PgTextArray(phone_numbers), PgTextArray(phone_owners));
+  }
+  txn.exec_params("DELETE FROM customer_emails WHERE customer_id = ANY($1::uuid[])",
+                  PgTextArray(ids));
+  if (!email_keys.empty()) {
+    txn.exec_params(
+        "INSERT INTO customer_emails (address, customer_id) "
+        "SELECT * FROM unnest($1::text[], $2::uuid[])",
+        PgTextArray(email_keys), PgTextArray(email_owners));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CustomerStore::Publish(pqxx::work& txn, events::v1::Event event) const {

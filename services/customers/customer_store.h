@@ -7,9 +7,11 @@
 // uniqueness (phones, external id), lookups, filters and search. The etag is the row version.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -99,6 +101,15 @@ class CustomerStore {
   absl::Status Insert(pqxx::work& txn, StoredCard& stored, absl::string_view path) const;
   // Writes a changed card (profile, consents, flags) and its index rows, raising the version.
   absl::Status Save(pqxx::work& txn, StoredCard& stored, absl::string_view path) const;
+  // Load for many ids with one statement (a merged card costs one more statement): the cards
+  // by the id asked for; ids of no card or of an erased one are left out.
+  absl::StatusOr<std::map<std::string, StoredCard>> LoadMany(pqxx::work& txn,
+                                                             const std::vector<std::string>& ids,
+                                                             bool for_update) const;
+  // Save for many changed cards with four statements. The caller has checked that their
+  // numbers and external ids are free (a number taken meanwhile fails the statement with
+  // ALREADY_EXISTS).
+  absl::Status SaveMany(pqxx::work& txn, const std::vector<StoredCard*>& cards) const;
   // Enqueues an event on the outbox.
   absl::Status Publish(pqxx::work& txn, events::v1::Event event) const;
 

@@ -89,6 +89,37 @@ class CustomersTest : public ::testing::Test {
     return Call(&CustomersService::Stub::LookupByPhone, request, response);
   }
 
+  // One import stream: the messages in order (each answered before the next is sent), then
+  // the summary.
+  std::pair<std::vector<v1::CustomerImportResult>, v1::ImportCustomersSummary> ImportMessages(
+      const std::string& request_id,
+      const std::vector<std::vector<v1::CustomerImportRow>>& messages,
+      v1::ImportMode mode = v1::IMPORT_MODE_UPSERT) {
+    auto context = common::ContextWithTimeout(absl::Seconds(30));
+    auto stream = stub_->ImportCustomers(context.get());
+    std::vector<v1::CustomerImportResult> results;
+    bool first = true;
+    for (const auto& rows : messages) {
+      v1::ImportCustomersRequest request;
+      if (first) {
+        request.set_request_id(request_id);
+        request.mutable_options()->set_mode(mode);
+        first = false;
+      }
+      for (const auto& row : rows) *request.add_rows() = row;
+      EXPECT_TRUE(stream->Write(request));
+      v1::ImportCustomersResponse response;
+      EXPECT_TRUE(stream->Read(&response));
+      for (const auto& result : response.results()) results.push_back(result);
+    }
+    stream->WritesDone();
+    v1::ImportCustomersResponse last;
+    EXPECT_TRUE(stream->Read(&last));
+    grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {results, last.summary()};
+  }
+
   common::testing::TestDatabase db_;
   const std::string site_ = common::testing::UniqueTestSite();
   std::unique_ptr<common::PgPool> pg_;
@@ -863,6 +894,124 @@ TEST_F(CustomersTest, ImportStopsOnRowNumbersThatDoNotIncrease) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("rows[1].row_number"), std::string::npos);
   EXPECT_EQ(Count("SELECT count(*) FROM customers"), 0);
+}
+
+// Rows of one message that match each other (by number in another format, by external id):
+// the first creates the card, the later ones update it (or are duplicates in create-only mode).
+TEST_F(CustomersTest, ImportMatchesRowsOfTheSameMessage) {
+  v1::CustomerImportRow with_email = Row(2, "", "8 (916) 000-03-01");
+  with_email.mutable_customer()->add_emails()->set_address("Same.Person@Example.org");
+  auto [results, summary] = ImportMessages(
+      "same-message", {{Row(1, "Тихонов", "+7 916 000 03 01"), with_email,
+                        Row(3, "Зайцев", "", "E-9"), Row(4, "Зайцев-Второй", "", "E-9")}});
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].outcome(), v1::IMPORT_OUTCOME_CREATED);
+  EXPECT_EQ(results[1].outcome(), v1::IMPORT_OUTCOME_UPDATED);
+  EXPECT_EQ(results[1].customer(), results[0].customer());
+  EXPECT_EQ(results[2].outcome(), v1::IMPORT_OUTCOME_CREATED);
+  EXPECT_EQ(results[3].outcome(), v1::IMPORT_OUTCOME_UPDATED);
+  EXPECT_EQ(results[3].customer(), results[2].customer());
+  EXPECT_EQ(summary.created(), 2);
+  EXPECT_EQ(summary.updated(), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM customers"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_phones"), 1);
+  // The card written holds what both rows brought.
+  v1::LookupByPhoneResponse found;
+  ASSERT_TRUE(Lookup("+79160000301", &found).ok());
+  EXPECT_EQ(found.customer().family_name(), "Тихонов");
+  ASSERT_EQ(found.customer().emails_size(), 1);
+  v1::SearchCustomersRequest search;
+  search.set_query("same.person@example.org");
+  v1::SearchCustomersResponse hits;
+  ASSERT_TRUE(Call(&CustomersService::Stub::SearchCustomers, search, &hits).ok());
+  ASSERT_EQ(hits.results_size(), 1);
+  EXPECT_EQ(hits.results(0).customer().name(), results[0].customer());
+
+  // Create-only: the second row of the same number is a duplicate of the first.
+  auto [create_only, create_only_summary] =
+      ImportMessages("same-message-create-only",
+                     {{Row(1, "Орлов", "+79160000302"), Row(2, "Орлов-Дубль", "89160000302")}},
+                     v1::IMPORT_MODE_CREATE_ONLY);
+  ASSERT_EQ(create_only.size(), 2u);
+  EXPECT_EQ(create_only[0].outcome(), v1::IMPORT_OUTCOME_CREATED);
+  EXPECT_EQ(create_only[1].outcome(), v1::IMPORT_OUTCOME_DUPLICATE);
+  EXPECT_EQ(create_only[1].customer(), create_only[0].customer());
+  EXPECT_EQ(create_only_summary.duplicates(), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM customers"), 3);
+}
+
+// A message that updates many existing cards writes them together: every card, its numbers
+// and its addresses are written, its etag changes; a row that fails (a number of another card,
+// an invalid number) fails alone.
+TEST_F(CustomersTest, ImportUpdatesManyCardsInOneMessage) {
+  std::vector<v1::CustomerImportRow> first;
+  for (int i = 1; i <= 3; ++i) {
+    v1::CustomerImportRow row =
+        Row(i, absl::StrCat("Карточка-", i), absl::StrCat("+7916000040", i), absl::StrCat("X-", i));
+    row.mutable_customer()->add_emails()->set_address(absl::StrCat("first", i, "@example.org"));
+    first.push_back(row);
+  }
+  auto [created, created_summary] = ImportMessages("many-1", {first});
+  ASSERT_EQ(created_summary.created(), 3);
+  std::vector<v1::Customer> before;
+  for (const auto& result : created) {
+    v1::GetCustomerRequest get;
+    get.set_name(result.customer());
+    v1::Customer card;
+    ASSERT_TRUE(Call(&CustomersService::Stub::GetCustomer, get, &card).ok());
+    before.push_back(card);
+  }
+
+  std::vector<v1::CustomerImportRow> second;
+  for (int i = 1; i <= 3; ++i) {
+    v1::CustomerImportRow row = Row(i, "", absl::StrCat("+7916000050", i), absl::StrCat("X-", i));
+    row.mutable_customer()->add_emails()->set_address(absl::StrCat("second", i, "@example.org"));
+    row.mutable_customer()->add_tags("imported-again");
+    second.push_back(row);
+  }
+  // X-2 with the number of X-1: refused, naming the number's owner.
+  second.push_back(Row(4, "", "+79160000401", "X-2"));
+  second.push_back(Row(5, "Плохой", "12", "X-3"));
+  auto [updated, updated_summary] = ImportMessages("many-2", {second});
+  ASSERT_EQ(updated.size(), 5u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(updated[i].outcome(), v1::IMPORT_OUTCOME_UPDATED) << i;
+    EXPECT_EQ(updated[i].customer(), created[i].customer()) << i;
+  }
+  EXPECT_EQ(updated[3].outcome(), v1::IMPORT_OUTCOME_FAILED);
+  EXPECT_EQ(updated[3].error().field(), "customer.phones[0]");
+  EXPECT_NE(updated[3].error().message().find(created[0].customer()), std::string::npos);
+  EXPECT_EQ(updated[4].outcome(), v1::IMPORT_OUTCOME_FAILED);
+  EXPECT_EQ(updated[4].error().field(), "customer.phones[0].number.raw");
+  EXPECT_EQ(updated_summary.updated(), 3);
+  EXPECT_EQ(updated_summary.failed(), 2);
+
+  for (int i = 1; i <= 3; ++i) {
+    for (const std::string& number :
+         {absl::StrCat("+7916000040", i), absl::StrCat("+7916000050", i)}) {
+      v1::LookupByPhoneResponse found;
+      ASSERT_TRUE(Lookup(number, &found).ok()) << number;
+      EXPECT_EQ(found.customer().name(), created[i - 1].customer()) << number;
+      EXPECT_EQ(found.customer().phones_size(), 2) << number;
+      EXPECT_EQ(found.customer().family_name(), absl::StrCat("Карточка-", i));
+      EXPECT_EQ(found.customer().tags_size(), 1);
+      EXPECT_NE(found.customer().etag(), before[i - 1].etag());
+    }
+    for (const std::string& address :
+         {absl::StrCat("first", i, "@example.org"), absl::StrCat("second", i, "@example.org")}) {
+      v1::SearchCustomersRequest search;
+      search.set_query(address);
+      v1::SearchCustomersResponse hits;
+      ASSERT_TRUE(Call(&CustomersService::Stub::SearchCustomers, search, &hits).ok());
+      ASSERT_EQ(hits.results_size(), 1) << address;
+      EXPECT_EQ(hits.results(0).customer().name(), created[i - 1].customer());
+    }
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM customers"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_phones"), 6);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_emails"), 6);
+  EXPECT_EQ(Count("SELECT count(*) FROM customers WHERE 'imported-again' = ANY(tags)"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM customers WHERE version = 2"), 3);
 }
 
 }  // namespace

@@ -11,11 +11,15 @@
 //
 // The service runs in this process (real gRPC over loopback) on a fresh database that the
 // benchmark creates and drops.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <pqxx/pqxx>
+#include <sstream>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -84,6 +88,41 @@ std::map<std::string, std::string> ReadEnv(const std::string& path) {
   return env;
 }
 
+// CPU seconds used so far by this process.
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds used so far by a local PostgreSQL whose data directory is `data_dir`: the
+// postmaster, its live processes and those that have exited. -1 when it cannot be read.
+double PgCpuSeconds(const std::string& data_dir) {
+  if (data_dir.empty()) return -1;
+  std::ifstream pid_file(data_dir + "/postmaster.pid");
+  int postmaster = 0;
+  if (!(pid_file >> postmaster)) return -1;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  // utime, stime, cutime, cstime of /proc/<pid>/stat (fields 14-17).
+  auto times = [&](int pid, bool children) -> double {
+    std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+    std::string line;
+    if (!std::getline(stat, line)) return 0;
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::vector<std::string> values;
+    for (std::string value; fields >> value;) values.push_back(value);
+    if (values.size() < 15) return 0;
+    double total = std::stod(values[11]) + std::stod(values[12]);
+    if (children) total += std::stod(values[13]) + std::stod(values[14]);
+    return total / tick;
+  };
+  double total = times(postmaster, true);
+  std::ifstream tasks(absl::StrCat("/proc/", postmaster, "/task/", postmaster, "/children"));
+  for (int child; tasks >> child;) total += times(child, false);
+  return total;
+}
+
 // Plain COPY of the same rows into a plain table: the ceiling for any import.
 double CopyBaseline(const std::string& dsn, int count) {
   pqxx::connection connection(dsn);
@@ -150,11 +189,13 @@ int Run() {
   const absl::Duration duration = smoke ? absl::Milliseconds(300) : absl::GetFlag(FLAGS_duration);
   std::string admin_dsn = absl::GetFlag(FLAGS_pg_admin);
   std::string redis_address = absl::GetFlag(FLAGS_redis);
+  std::string pg_data;
   if (const std::string path = absl::GetFlag(FLAGS_servers_env); !path.empty()) {
     auto env = ReadEnv(path);
     admin_dsn = absl::StrCat("host=", env["CC_PG_HOST"], " port=", env["CC_PG_PORT"],
                              " user=", env["CC_PG_USER"], " dbname=postgres");
     redis_address = absl::StrCat(env["CC_REDIS_HOST"], ":", env["CC_REDIS_PORT"]);
+    pg_data = env["CC_PG_DATA"];
   }
   common::SetLogLevel(common::LogLevel::kWarning);
   const std::string database =
@@ -234,10 +275,16 @@ int Run() {
       for (auto& importer : importers) importer.join();
       for (int64_t result : results) not_created += result < 0 ? 1'000'000'000 : result;
     };
+    double own_cpu = -OwnCpuSeconds();
+    double pg_cpu = -PgCpuSeconds(pg_data);
     import_all(0, tenth);
+    own_cpu += OwnCpuSeconds();
+    pg_cpu += PgCpuSeconds(pg_data);
     const absl::Duration first_part = absl::Now() - import_started;
     measure_lookups(tenth, absl::StrCat(tenth, " customers").c_str());
     const absl::Time rest_started = absl::Now();
+    own_cpu -= OwnCpuSeconds();
+    pg_cpu -= PgCpuSeconds(pg_data);
     // Streams resume by request_id: use new ids for the second part by offsetting the index.
     importers.clear();
     {
@@ -252,11 +299,18 @@ int Run() {
       for (int64_t result : results) not_created += result < 0 ? 1'000'000'000 : result;
     }
     const absl::Duration import_time = first_part + (absl::Now() - rest_started);
+    own_cpu += OwnCpuSeconds();
+    pg_cpu += PgCpuSeconds(pg_data);
     const double import_rate = count / absl::ToDoubleSeconds(import_time);
     std::printf("  %-52s %10.0f rows/s  %.2f of COPY (goal >= 0.25)%s\n",
                 "ImportCustomers over gRPC, end to end", import_rate, import_rate / copy_rate,
                 not_created > 0 ? absl::StrCat("  NOT CREATED: ", not_created).c_str() : "");
     failures += not_created > 0;
+    std::printf("  %-52s %10.1f us in this process (client, gRPC, service, outbox relay)%s\n",
+                "  CPU per imported row", own_cpu * 1e6 / count,
+                pg_data.empty()
+                    ? ""
+                    : absl::StrFormat(", %.1f us in PostgreSQL", pg_cpu * 1e6 / count).c_str());
     measure_lookups(count, absl::StrCat(count, " customers").c_str());
     module.OnShutdown();
     server->Shutdown();
