@@ -59,12 +59,33 @@ grpc::Status AnalyticsGrpcService::GetReport(grpc::ServerContext* /*context*/,
                                              const v1::GetReportRequest* request,
                                              v1::GetReportResponse* response) {
   const MetricsStoreOptions& options = metrics_.options();
+  absl::StatusOr<std::shared_ptr<const SettingsSnapshot>> settings = metrics_.settings().Snapshot();
+  if (!settings.ok()) return common::ToGrpcStatus(settings.status());
   return Answer(analytics::GetReport(metrics_.pg(),
                                      ReportOptions{.site = options.site,
                                                    .site_time_zone = options.site_time_zone,
-                                                   .thresholds = options.thresholds},
+                                                   .thresholds = options.thresholds,
+                                                   .settings = *settings},
                                      *request, absl::Now()),
                 response);
+}
+
+grpc::Status AnalyticsGrpcService::GetMetricSettings(grpc::ServerContext* /*context*/,
+                                                     const v1::GetMetricSettingsRequest* request,
+                                                     v1::MetricSettings* response) {
+  return Answer(metrics_.settings().Get(*request), response);
+}
+
+grpc::Status AnalyticsGrpcService::ListMetricSettings(grpc::ServerContext* /*context*/,
+                                                      const v1::ListMetricSettingsRequest* request,
+                                                      v1::ListMetricSettingsResponse* response) {
+  return Answer(metrics_.settings().List(*request), response);
+}
+
+grpc::Status AnalyticsGrpcService::UpdateMetricSettings(
+    grpc::ServerContext* /*context*/, const v1::UpdateMetricSettingsRequest* request,
+    v1::MetricSettings* response) {
+  return Answer(metrics_.settings().Update(*request), response);
 }
 
 }  // namespace contactcentre::analytics

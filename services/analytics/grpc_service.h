@@ -30,6 +30,15 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
                                  v1::GetCurrentMetricsResponse* response) override;
   grpc::Status GetReport(grpc::ServerContext* context, const v1::GetReportRequest* request,
                          v1::GetReportResponse* response) override;
+  grpc::Status GetMetricSettings(grpc::ServerContext* context,
+                                 const v1::GetMetricSettingsRequest* request,
+                                 v1::MetricSettings* response) override;
+  grpc::Status ListMetricSettings(grpc::ServerContext* context,
+                                  const v1::ListMetricSettingsRequest* request,
+                                  v1::ListMetricSettingsResponse* response) override;
+  grpc::Status UpdateMetricSettings(grpc::ServerContext* context,
+                                    const v1::UpdateMetricSettingsRequest* request,
+                                    v1::MetricSettings* response) override;
 
  private:
   MetricsStore& metrics_;

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/idempotency.h"
 #include "common/pg_util.h"
@@ -52,26 +53,29 @@ ON CONFLICT (site, call_id) DO UPDATE SET
 // Per queue and for the whole site (queue NULL) over the window [$2, now]: $3 = T and $4 = the
 // short abandon threshold, in seconds.
 // Per queue, team, operator (with its team) and for the whole site over the window [$2, now]:
-// $3 = T and $4 = the short abandon threshold, in seconds. The first column tells the grouping:
+// $3 = T and $4 = the short abandon threshold, in seconds, of queues without their own ($5, $6,
+// $7: queues with own thresholds, their T and short abandon threshold, each call judged with its
+// queue's). The first column tells the grouping:
 // 3 queue, 5 team, 4 operator and team, 7 the site.
 constexpr absl::string_view kWindowCounts = R"sql(
-WITH w AS (SELECT to_timestamp($2::float8 / 1e6) AS s)
+WITH w AS (SELECT to_timestamp($2::float8 / 1e6) AS s),
+qs AS (SELECT * FROM unnest($5::text[], $6::float8[], $7::float8[]) AS qs(q, t, sa))
 SELECT GROUPING(queue, team, operator), queue, team, operator,
   count(*) FILTER (WHERE offered_at >= w.s),
   count(*) FILTER (WHERE answered_at >= w.s),
-  count(*) FILTER (WHERE answered_at >= w.s AND answer_wait_seconds <= $3::float8),
+  count(*) FILTER (WHERE answered_at >= w.s AND answer_wait_seconds <= COALESCE(qs.t, $3::float8)),
   COALESCE(sum(answer_wait_seconds) FILTER (WHERE answered_at >= w.s), 0),
-  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= $4::float8),
-  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds < $4::float8),
-  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= $4::float8
-                   AND abandon_wait_seconds <= $3::float8),
-  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= $4::float8
-                   AND abandon_wait_seconds > $3::float8),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= COALESCE(qs.sa, $4::float8)),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds < COALESCE(qs.sa, $4::float8)),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= COALESCE(qs.sa, $4::float8)
+                   AND abandon_wait_seconds <= COALESCE(qs.t, $3::float8)),
+  count(*) FILTER (WHERE abandoned_at >= w.s AND abandon_wait_seconds >= COALESCE(qs.sa, $4::float8)
+                   AND abandon_wait_seconds > COALESCE(qs.t, $3::float8)),
   count(*) FILTER (WHERE handled_at >= w.s),
   COALESCE(sum(handle_seconds) FILTER (WHERE handled_at >= w.s), 0),
   count(*) FILTER (WHERE transferred_at >= w.s),
   count(*) FILTER (WHERE wrap_up_timed_out_at >= w.s)
-FROM call_facts, w
+FROM call_facts LEFT JOIN qs ON qs.q = call_facts.queue, w
 WHERE site = $1 AND updated_at >= w.s - interval '5 minutes' AND queue <> '' AND NOT outbound
   AND greatest(offered_at, answered_at, abandoned_at, handled_at, transferred_at,
                wrap_up_timed_out_at) >= w.s
@@ -350,6 +354,10 @@ absl::StatusOr<Selection> ParseFilter(const v1::MetricsFilter& filter, const std
     }
     wanted.insert(metric);
   }
+  selection.service_level_by_key = filter.metrics().empty();
+  for (const std::string& name : filter.metrics()) {
+    if (name == "service_level") selection.service_level_by_key = true;
+  }
   for (const BuiltMetric& metric : BuiltMetrics()) {
     if (wanted.empty() ? metric.definition.is_default() : wanted.contains(&metric)) {
       selection.metrics.push_back(&metric);
@@ -438,10 +446,12 @@ v1::ScopeType ScopeOf(absl::string_view entity) {
 }  // namespace
 
 MetricsStore::MetricsStore(common::PgPool* pg, MetricsStoreOptions options)
-    : pg_(*pg), options_(std::move(options)) {}
+    : pg_(*pg), options_(std::move(options)), settings_(pg, options_.site, options_.thresholds) {}
 
-QueueThresholds MetricsStore::ThresholdsFor(absl::string_view /*queue*/) const {
-  return options_.thresholds;
+QueueThresholds MetricsStore::ThresholdsFor(absl::string_view queue) const {
+  absl::StatusOr<std::shared_ptr<const SettingsSnapshot>> snapshot = settings_.Snapshot();
+  if (!snapshot.ok()) return options_.thresholds;
+  return (*snapshot)->Effective(std::string(queue)).thresholds;
 }
 
 absl::Status MetricsStore::ApplyOperatorState(const Event& event) {
@@ -563,6 +573,8 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
   if (update.call == nullptr) return absl::OkStatus();
   const std::string site = event.site().empty() ? options_.site : event.site();
   const events::v1::CallContext& call = *update.call;
+  // The settings in force, read before the transaction (not with a second connection inside).
+  CC_ASSIGN_OR_RETURN(std::shared_ptr<const SettingsSnapshot> settings, settings_.Snapshot());
   return pg_.Transact([&](pqxx::work& txn) -> absl::Status {
     if (!event.id().empty()) {
       CC_ASSIGN_OR_RETURN(bool first, common::MarkEventApplied(txn, event.id()));
@@ -590,7 +602,7 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
                         update.transferred_at, update.wrap_up_timed_out_at, update.failed_at);
     const std::string queue = after[0][0].as<std::string>();
     if (queue.empty() || after[0][3].as<bool>()) return absl::OkStatus();
-    const QueueThresholds thresholds = ThresholdsFor(queue);
+    const QueueThresholds thresholds = settings->Effective(queue).thresholds;
     WindowCounts delta;
     int64_t at = 0;
     bool judged = false;
@@ -637,13 +649,32 @@ absl::StatusOr<int64_t> MetricsStore::Prune(absl::Duration keep) {
 absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
                                                const std::vector<v1::MetricWindow>& windows) const {
   LiveCounts counts{.now = now};
+  CC_ASSIGN_OR_RETURN(counts.settings, settings_.Snapshot());
+  const QueueThresholds site_thresholds = counts.settings->Effective("").thresholds;
+  std::vector<std::string> own_queues;
+  std::vector<double> own_t, own_short;
+  for (const auto& [name, unused] : counts.settings->own) {
+    if (!absl::StartsWith(name, "queues/")) continue;
+    const QueueThresholds t = counts.settings->Effective(name).thresholds;
+    own_queues.push_back(name);
+    own_t.push_back(absl::ToDoubleSeconds(t.service_level));
+    own_short.push_back(absl::ToDoubleSeconds(t.short_abandon));
+  }
+  auto float_array = [](const std::vector<double>& values) {
+    std::string out = "{";
+    for (size_t i = 0; i < values.size(); ++i) {
+      absl::StrAppend(&out, i == 0 ? "" : ",", absl::StrFormat("%.9g", values[i]));
+    }
+    return out + "}";
+  };
   CC_RETURN_IF_ERROR(pg_.Query([&](pqxx::nontransaction& query) -> absl::Status {
     for (v1::MetricWindow window : windows) {
       const absl::Time start = WindowStart(window, now, options_.site_time_zone);
-      pqxx::result rows =
-          query.exec_params(std::string(kWindowCounts), options_.site, absl::ToUnixMicros(start),
-                            absl::ToDoubleSeconds(options_.thresholds.service_level),
-                            absl::ToDoubleSeconds(options_.thresholds.short_abandon));
+      pqxx::result rows = query.exec_params(
+          std::string(kWindowCounts), options_.site, absl::ToUnixMicros(start),
+          absl::ToDoubleSeconds(site_thresholds.service_level),
+          absl::ToDoubleSeconds(site_thresholds.short_abandon), common::PgTextArray(own_queues),
+          float_array(own_t), float_array(own_short));
       for (const pqxx::row& row : rows) {
         const int grouping = row[0].as<int>();
         std::string entity;
@@ -783,6 +814,10 @@ v1::GetCurrentMetricsResponse MetricsStore::Render(const LiveCounts& counts,
   }
   const std::string site_name = absl::StrCat("sites/", options_.site);
   const std::map<int, WindowCounts> none;
+  EffectiveSettings default_settings;
+  default_settings.thresholds = options_.thresholds;
+  default_settings.service_level = DefaultDefinition("service_level");
+  const bool any_queue_differs = counts.settings != nullptr && counts.settings->AnyQueueDiffers();
   for (const std::string& queue : entities) {
     auto found_entity = counts.by_entity.find(queue);
     const std::map<int, WindowCounts>& by_window =
@@ -808,15 +843,32 @@ v1::GetCurrentMetricsResponse MetricsStore::Render(const LiveCounts& counts,
         *value->mutable_data_time() = response.data_time();
       }
     }
+    // Queues use their own settings; the site, teams and operators the site's, marked mixed
+    // when some queue's formula differs (their calls were judged with their queue's).
+    const bool is_queue = ScopeOf(queue) == v1::SCOPE_TYPE_QUEUE;
+    const EffectiveSettings settings = counts.settings == nullptr
+                                           ? default_settings
+                                           : counts.settings->Effective(is_queue ? queue : "");
+    const bool mixed = !is_queue && any_queue_differs;
     for (v1::MetricWindow window : selection.windows) {
       auto found = by_window.find(window);
       const WindowCounts window_counts = found == by_window.end() ? WindowCounts{} : found->second;
       const auto start =
           common::TimestampFromTime(WindowStart(window, counts.now, options_.site_time_zone));
-      for (const BuiltMetric* metric : selection.metrics) {
-        if (metric->definition.kind() == v1::METRIC_KIND_GAUGE) continue;
+      for (const BuiltMetric* chosen : selection.metrics) {
+        if (chosen->definition.kind() == v1::METRIC_KIND_GAUGE) continue;
+        const BuiltMetric* metric = chosen;
+        if (selection.service_level_by_key && chosen->key == "service_level" &&
+            chosen->definition.is_default()) {
+          metric = settings.service_level;
+        }
         v1::MetricValue* value = entity->add_values();
-        *value = ValueOf(*metric, window_counts, options_.thresholds);
+        *value = ValueOf(*metric, window_counts, settings.thresholds);
+        if (mixed && value->has_parameters()) {
+          value->set_mixed(true);
+          value->clear_definition();
+          value->clear_parameters();
+        }
         value->set_window(window);
         *value->mutable_window_start() = start;
         *value->mutable_data_time() = response.data_time();

@@ -14,6 +14,7 @@
 #include "contactcentre/analytics/v1/analytics_service.pb.h"
 #include "contactcentre/events/v1/event.pb.h"
 #include "services/analytics/metrics.h"
+#include "services/analytics/settings.h"
 
 namespace contactcentre::analytics {
 
@@ -22,7 +23,7 @@ struct MetricsStoreOptions {
   std::string site;
   // Time zone of the TODAY window (local midnight).
   absl::TimeZone site_time_zone = absl::UTCTimeZone();
-  // Thresholds of every queue until per-queue settings are built.
+  // Thresholds of queues and the site without own settings (the service's flags).
   QueueThresholds thresholds;
 };
 
@@ -38,6 +39,9 @@ struct Selection {
   // Teams (or "teams/-") whose operators are included (include_team_operators).
   std::set<std::string> team_operators_of;
   std::vector<const BuiltMetric*> metrics;  // in the catalogue's order
+  // True when service_level was asked by key (or every metric was): each entity then gets its
+  // queue's chosen definition instead of the default.
+  bool service_level_by_key = false;
   // Rolling windows and TODAY.
   std::vector<v1::MetricWindow> windows;
   // Whether gauges (window CURRENT) are wanted.
@@ -62,6 +66,8 @@ struct LiveCounts {
   std::map<std::string, OperatorGauges> gauges;
   // The status of every operator not OFFLINE.
   std::map<std::string, v1::OperatorStatus> operators;
+  // The metric settings the counts were judged with (null: the service's flags).
+  std::shared_ptr<const SettingsSnapshot> settings;
 };
 
 // Every live window, in the order figures list them.
@@ -97,6 +103,7 @@ class MetricsStore {
   const std::string& site() const { return options_.site; }
   const MetricsStoreOptions& options() const { return options_; }
   common::PgPool& pg() const { return pg_; }
+  SettingsStore& settings() const { return settings_; }
 
   // The thresholds calls of `queue` ("queues/q1") are judged with now.
   QueueThresholds ThresholdsFor(absl::string_view queue) const;
@@ -107,6 +114,7 @@ class MetricsStore {
 
   common::PgPool& pg_;
   const MetricsStoreOptions options_;
+  mutable SettingsStore settings_;
 };
 
 }  // namespace contactcentre::analytics

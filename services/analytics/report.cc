@@ -212,6 +212,7 @@ absl::StatusOr<v1::GetReportResponse> GetReport(common::PgPool& pg, const Report
   if (request.metrics().empty()) return Invalid("metrics", "required");
   if (request.metrics_size() > 50) return Invalid("metrics", "at most 50");
   std::vector<const BuiltMetric*> metrics;
+  std::vector<bool> by_key;  // service_level asked by key: the entity's chosen definition
   for (int i = 0; i < request.metrics_size(); ++i) {
     const std::string& name = request.metrics(i);
     const std::string field = absl::StrCat("metrics[", i, "]");
@@ -229,7 +230,9 @@ absl::StatusOr<v1::GetReportResponse> GetReport(common::PgPool& pg, const Report
       return Invalid(field, absl::StrCat("\"", name, "\" is a gauge, not reportable"));
     }
     metrics.push_back(metric);
+    by_key.push_back(name == "service_level");
   }
+  const bool any_queue_differs = options.settings != nullptr && options.settings->AnyQueueDiffers();
 
   // Time zone, format, paging.
   absl::TimeZone zone = options.site_time_zone;
@@ -370,12 +373,19 @@ absl::StatusOr<v1::GetReportResponse> GetReport(common::PgPool& pg, const Report
       QueueThresholds thresholds = options.thresholds;
       if (s.threshold >= 0) thresholds.service_level = absl::Seconds(s.threshold);
       if (s.short_abandon >= 0) thresholds.short_abandon = absl::Seconds(s.short_abandon);
-      for (const BuiltMetric* metric : metrics) {
+      const bool is_queue = absl::StartsWith(entity, "queues/");
+      for (size_t m = 0; m < metrics.size(); ++m) {
+        const BuiltMetric* metric = metrics[m];
+        bool mixed_definition = false;
+        if (by_key[m] && options.settings != nullptr) {
+          metric = options.settings->Effective(is_queue ? entity : "").service_level;
+          mixed_definition = !is_queue && any_queue_differs;
+        }
         v1::MetricValue value = ValueOf(*metric, s.counts, thresholds);
         value.set_window(v1::METRIC_WINDOW_REPORT_PERIOD);
         *value.mutable_window_start() = common::TimestampFromTime(period_start);
         *value.mutable_data_time() = response.data_time();
-        if (s.mixed && value.has_parameters()) {
+        if ((s.mixed || mixed_definition) && value.has_parameters()) {
           value.set_mixed(true);
           value.clear_definition();
           value.clear_parameters();

@@ -9,6 +9,7 @@
 #include "common/pg_pool.h"
 #include "contactcentre/analytics/v1/analytics_service.pb.h"
 #include "services/analytics/metrics.h"
+#include "services/analytics/settings.h"
 
 namespace contactcentre::analytics {
 
@@ -19,6 +20,9 @@ struct ReportOptions {
   absl::TimeZone site_time_zone = absl::UTCTimeZone();
   // Thresholds of rows that judged no call (shown as parameters only).
   QueueThresholds thresholds;
+  // The settings in force: "service_level" by key is each queue's chosen definition (the
+  // site's for other rows). Null: the default definition.
+  std::shared_ptr<const SettingsSnapshot> settings;
 };
 
 // The report at `now` (intervals that ended by `now` are closed). Errors as the contract says:
