@@ -119,6 +119,12 @@ TEST(FieldsTest, SetsScalarsEnumsDurationsRepeatedAndNested) {
   ASSERT_EQ(queue.required_skills_size(), 2);
   EXPECT_EQ(queue.required_skills(1).skill(), "skills/b");
   EXPECT_EQ(queue.service_level_target_percent(), 80);
+  // JSON for a field the path goes past sets whole elements.
+  calls::v1::Queue by_json;
+  ASSERT_TRUE(
+      SetFieldByPath(by_json, "required_skills.skill", R"([{"skill":"skills/c","level":4}])").ok());
+  ASSERT_EQ(by_json.required_skills_size(), 1);
+  EXPECT_EQ(by_json.required_skills(0).level(), 4);
 
   EXPECT_EQ(FieldText(queue, "strategy"), "LONGEST_IDLE");
   EXPECT_EQ(FieldText(queue, "ring_timeout"), "20s");

@@ -174,6 +174,12 @@ absl::Status SetPath(Message& message, const std::vector<absl::string_view>& seg
   const Reflection& reflection = *message.GetReflection();
   const bool last = k + 1 == segments.size();
   const bool is_message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(value);
+  const bool json = absl::StartsWith(trimmed, "{") || absl::StartsWith(trimmed, "[");
+  if (!last && is_message && json) {
+    // JSON for the field met mid-path ("required_skills.skill" given [{"skill":...,"level":3}]).
+    return MergeJson(message, *field, trimmed, path);
+  }
   if (!last) {
     if (!is_message || field->is_map()) {
       return Problem(path, absl::StrCat("\"", field->name(), "\" has no fields"));
@@ -187,9 +193,7 @@ absl::Status SetPath(Message& message, const std::vector<absl::string_view>& seg
     }
     return SetPath(*reflection.MutableMessage(&message, field), segments, k + 1, value, path);
   }
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(value);
-  if ((is_message || field->is_repeated()) &&
-      (absl::StartsWith(trimmed, "{") || absl::StartsWith(trimmed, "["))) {
+  if ((is_message || field->is_repeated()) && json) {
     return MergeJson(message, *field, trimmed, path);
   }
   if (field->is_map()) {

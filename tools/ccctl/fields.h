@@ -20,7 +20,8 @@ namespace contactcentre::ccctl {
 //   maps from "key=value;key2=value2";
 //   any message-typed field (including google.protobuf.Duration "20s" and Timestamp
 //   "2026-11-28T09:00:00Z") from its protobuf JSON form; a value starting with '{' or '[' is taken
-//   as JSON for any message, repeated or map field.
+//   as JSON for any message, repeated or map field, also when the path goes on past it
+//   ("required_skills.skill" given '[{"skill":"skills/x","level":3}]' sets whole elements).
 // An empty value sets nothing. INVALID_ARGUMENT "<path>: <problem>" when the field does not exist
 // or the value does not parse.
 absl::Status SetFieldByPath(google::protobuf::Message& message, absl::string_view path,

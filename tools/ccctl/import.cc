@@ -16,6 +16,7 @@
 #include "tools/ccctl/csv.h"
 #include "tools/ccctl/fields.h"
 #include "tools/ccctl/progress.h"
+#include "tools/ccctl/verbs.h"
 
 namespace contactcentre::ccctl {
 namespace {
@@ -298,6 +299,9 @@ absl::StatusOr<ImportReport> ImportVerb(Clients& clients, const Resource& resour
   CC_ASSIGN_OR_RETURN(std::vector<ImportRow> rows, RowsFromCsv(resource, buffer.str()));
   ImportOptions effective = options;
   if (effective.request_id.empty()) effective.request_id = common::NewId();
+  for (ImportRow& row : rows) {
+    if (row.item != nullptr) FillDefaultSite(*row.item, options.site);
+  }
 
   ImportReport report;
   report.rows = static_cast<int64_t>(rows.size());

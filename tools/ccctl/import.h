@@ -34,6 +34,8 @@ struct ImportOptions {
   // Names the import for idempotency: the same id repeated does not apply rows twice.
   std::string request_id;
   bool create_only = false;
+  // The site of rows that have a `site` column left empty (or none).
+  std::string site;
   // Region for phone numbers without a country code ("" = the service's default).
   std::string region;
   // Draw a progress bar (stderr is a terminal) rather than plain lines.

@@ -50,7 +50,9 @@ ABSL_FLAG(absl::Duration, import_timeout, absl::Minutes(30), "import: deadline o
 ABSL_FLAG(std::string, redis, "", "events: Redis host:port (default: --redis_host:--redis_port)");
 ABSL_FLAG(std::string, redis_host, "127.0.0.1", "events: Redis host when --redis is empty");
 ABSL_FLAG(int, redis_port, 26379, "events: Redis port when --redis is empty");
-ABSL_FLAG(std::string, site, "main", "events: the contact-centre site whose stream to follow");
+ABSL_FLAG(std::string, site, "main",
+          "the contact-centre site: of created or imported items that have a site field left "
+          "empty, and whose event stream `events tail` follows");
 ABSL_FLAG(std::string, from, "$",
           "events tail: $ (new events only), 0 (everything retained), a stream entry id, or a "
           "duration such as 10m (the last ten minutes)");
@@ -269,6 +271,7 @@ int Import(const std::vector<std::string>& args) {
   ImportOptions options;
   options.request_id = absl::GetFlag(FLAGS_request_id);
   options.create_only = absl::GetFlag(FLAGS_create_only);
+  options.site = absl::GetFlag(FLAGS_site);
   options.region = absl::GetFlag(FLAGS_region);
   options.tty = isatty(fileno(stderr)) != 0;
   options.timeout = absl::GetFlag(FLAGS_import_timeout);
@@ -319,7 +322,8 @@ int ResourceCommand(const std::vector<std::string>& args, std::vector<std::strin
                       .assignments = std::move(assignments),
                       .file = absl::GetFlag(FLAGS_f),
                       .limit = absl::GetFlag(FLAGS_limit),
-                      .page_size = absl::GetFlag(FLAGS_page_size)};
+                      .page_size = absl::GetFlag(FLAGS_page_size),
+                      .site = absl::GetFlag(FLAGS_site)};
   Clients clients = MakeClients();
   absl::Status status;
   if (verb == "get" || verb == "delete") {

@@ -35,8 +35,9 @@ std::vector<Resource> CallsResources() {
       .csv_help = "display_name, description, site, strategy (LONGEST_IDLE, FEWEST_CALLS_TODAY, "
                   "HIGHEST_SKILL, ROUND_ROBIN, RANDOM), ring_timeout (20s), "
                   "wrap_up_time_limit, service_level_threshold, service_level_target_percent, "
-                  "default_priority, required_skills (skills/x;skills/y), dialled_numbers "
-                  "(;-separated), disposition_codes (JSON array of {code, label, effect})",
+                  "default_priority, required_skills (skills/x;skills/y, or JSON "
+                  "[{\"skill\":\"skills/x\",\"level\":3}]), dialled_numbers (;-separated), "
+                  "disposition_codes (JSON [{\"code\":\"resolved\",\"label\":\"Resolved\"}])",
   });
   resources.push_back({
       .plural = "operators",

@@ -83,6 +83,17 @@ void SetRequestId(Message& request) {
   }
 }
 
+void FillDefaultSite(Message& item, const std::string& site) {
+  const FieldDescriptor* field = item.GetDescriptor()->FindFieldByName("site");
+  if (site.empty() || field == nullptr || field->type() != FieldDescriptor::TYPE_STRING ||
+      field->is_repeated()) {
+    return;
+  }
+  if (item.GetReflection()->GetString(item, field).empty()) {
+    item.GetReflection()->SetString(&item, field, site);
+  }
+}
+
 void PrintMessages(const Resource& resource, const std::vector<const Message*>& messages,
                    OutputFormat format, bool as_list) {
   std::string out;
@@ -204,6 +215,7 @@ absl::Status CreateVerb(Clients& clients, const Resource& resource, const VerbOp
                            method->input_type()->FindFieldByName(field) == nullptr;
       CC_RETURN_IF_ERROR(ApplyAssignment(on_item ? *item : *request, assignment));
     }
+    FillDefaultSite(*item, options.site);
     request->GetReflection()->MutableMessage(request.get(), item_field)->CopyFrom(*item);
     SetRequestId(*request);
     auto response = NewMessage(*method->output_type());

@@ -22,6 +22,8 @@ struct VerbOptions {
   // list: at most this many items (0 = all); each page asks for at most page_size.
   int limit = 0;
   int page_size = 100;
+  // create: the site of items that have a `site` field and were given none (--site, CC_SITE).
+  std::string site;
 };
 
 absl::Status GetVerb(Clients& clients, const Resource& resource, const std::string& id,
@@ -34,6 +36,9 @@ absl::Status DeleteVerb(Clients& clients, const Resource& resource, const std::s
 // Sets a string field of the request by name when the request has it and it is empty
 // ("request_id" gets a new id so a retried ccctl command is a different request).
 void SetRequestId(google::protobuf::Message& request);
+
+// Sets the string field `site` of `item` to `site` when the item has such a field left empty.
+void FillDefaultSite(google::protobuf::Message& item, const std::string& site);
 
 // Prints `messages` in the chosen format on stdout.
 void PrintMessages(const Resource& resource,
