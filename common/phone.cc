@@ -89,9 +89,15 @@ absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
   PhoneNumber number;
   const std::string region(default_region);
   if (std::optional<PhoneNumber> common = ParseCommonRussianShape(trimmed, region)) {
-    number = *common;
-  } else if (util.Parse(std::string(trimmed), region, &number) !=
-             PhoneNumberUtil::NO_PARSING_ERROR) {
+    // Every ten-digit Russian number of these ranges is possible, and it is a mobile number
+    // exactly when it starts with 9 (libphonenumber's RU metadata; GetNumberType alone costs
+    // 3.5 us). The unit test compares both paths.
+    NormalizedPhone result;
+    result.e164 = absl::StrCat("+7", common->national_number());
+    result.mobile = common->national_number() / 1000000000 == 9;
+    return result;
+  }
+  if (util.Parse(std::string(trimmed), region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
     number.Clear();
   }
   if (!number.has_national_number() || !util.IsPossibleNumber(number)) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -35,6 +36,7 @@
 #include "common/schema.h"
 #include "services/customers/customers_module.h"
 #include "services/customers/schema.h"
+#include "services/customers/validation.h"
 #include "tools/bench/grpc_load.h"
 
 ABSL_FLAG(std::string, servers_env, "",
@@ -148,6 +150,79 @@ double CopyBaseline(const std::string& dsn, int count) {
   return count / absl::ToDoubleSeconds(absl::Now() - started);
 }
 
+// The floor of any import into the service's tables: rows [begin, end) written straight into
+// copies of them (same columns, same indexes) by COPY in transactions of 1,000 rows (a card,
+// its phone and email rows, its CustomerCreated event in the outbox), with no matching, no
+// validation and no gRPC. The values are those the service writes.
+void FloorRange(const std::string& dsn, int begin, int end) {
+  pqxx::connection connection(dsn);
+  const std::string time =
+      absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", absl::Now(), absl::UTCTimeZone());
+  for (int start = begin; start < end; start += 1000) {
+    pqxx::work txn(connection);
+    std::vector<std::string> ids;
+    std::vector<CustomerImportRow> rows;
+    for (int i = start; i < std::min(end, start + 1000); ++i) {
+      rows.push_back(MakeRow(i));
+      auto* card = rows.back().mutable_customer();
+      std::string e164 = "+";
+      for (char c : card->phones(0).number().raw()) {
+        if (c >= '0' && c <= '9') e164.push_back(c);
+      }
+      card->mutable_phones(0)->mutable_number()->set_e164(e164);
+      card->mutable_phones(0)->set_kind(customers::v1::PHONE_KIND_MOBILE);
+      ids.push_back(common::NewId());
+    }
+    {
+      pqxx::stream_to cards(
+          txn, "floor.customers",
+          std::vector<std::string>{"id", "state", "card", "search_name", "tags", "external_id",
+                                   "version", "note_count", "create_time", "update_time"});
+      for (size_t r = 0; r < rows.size(); ++r) {
+        const auto& card = rows[r].customer();
+        const std::string bytes = card.SerializeAsString();
+        cards << std::make_tuple(
+            ids[r], 1,
+            txn.esc_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()),
+            customers::NameSearchKey(card), absl::StrCat("{", card.tags(0), "}"),
+            card.external_id(), 1, 0, time, time);
+      }
+      cards.complete();
+    }
+    {
+      pqxx::stream_to phones(txn, "floor.customer_phones",
+                             std::vector<std::string>{"e164", "customer_id"});
+      for (size_t r = 0; r < rows.size(); ++r) {
+        phones << std::make_tuple(rows[r].customer().phones(0).number().e164(), ids[r]);
+      }
+      phones.complete();
+    }
+    {
+      pqxx::stream_to emails(txn, "floor.customer_emails",
+                             std::vector<std::string>{"address", "customer_id"});
+      for (size_t r = 0; r < rows.size(); ++r) {
+        emails << std::make_tuple(rows[r].customer().emails(0).address(), ids[r]);
+      }
+      emails.complete();
+    }
+    {
+      pqxx::stream_to outbox(txn, "floor.outbox", std::vector<std::string>{"type", "event"});
+      for (size_t r = 0; r < rows.size(); ++r) {
+        events::v1::Event event;
+        event.set_id(common::NewId());
+        event.mutable_customer_created()->set_customer(absl::StrCat("customers/", ids[r]));
+        event.mutable_customer_created()->set_source("import");
+        const std::string bytes = event.SerializeAsString();
+        outbox << std::make_tuple(
+            "customer_created",
+            txn.esc_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+      }
+      outbox.complete();
+    }
+    txn.commit();
+  }
+}
+
 // Imports rows [begin, end) over one stream with up to `window` messages in flight.
 int64_t ImportRange(customers::v1::CustomersService::Stub* stub, int begin, int end,
                     int stream_index) {
@@ -206,7 +281,7 @@ int Run() {
     txn.exec("CREATE DATABASE " + database);
   }
   const std::string dsn = absl::StrCat(admin_dsn, " dbname=", database);
-  int failures = 0;
+  std::atomic<int> failures{0};
   {
     std::printf("cc-bench-customers: %d customers, %d import streams, %u cores\n", count, streams,
                 std::thread::hardware_concurrency());
@@ -312,6 +387,49 @@ int Run() {
                     ? ""
                     : absl::StrFormat(", %.1f us in PostgreSQL", pg_cpu * 1e6 / count).c_str());
     measure_lookups(count, absl::StrCat(count, " customers").c_str());
+
+    // The floor: the same rows straight into copies of the tables, as many connections as
+    // import streams.
+    {
+      pqxx::connection connection(dsn);
+      pqxx::work txn(connection);
+      txn.exec(
+          "CREATE SCHEMA floor; "
+          "CREATE TABLE floor.customers (LIKE public.customers INCLUDING ALL); "
+          "CREATE TABLE floor.customer_phones (LIKE public.customer_phones INCLUDING ALL); "
+          "CREATE TABLE floor.customer_emails (LIKE public.customer_emails INCLUDING ALL); "
+          "CREATE TABLE floor.outbox (LIKE public.outbox INCLUDING ALL)");
+      txn.commit();
+    }
+    const absl::Time floor_started = absl::Now();
+    double floor_own_cpu = -OwnCpuSeconds();
+    double floor_pg_cpu = -PgCpuSeconds(pg_data);
+    {
+      std::vector<std::thread> writers;
+      const int share = (count + streams - 1) / streams;
+      for (int s = 0; s < streams; ++s) {
+        writers.emplace_back([&, s] {
+          try {
+            FloorRange(dsn, s * share, std::min(count, (s + 1) * share));
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "floor writer failed: %s\n", e.what());
+            ++failures;
+          }
+        });
+      }
+      for (auto& writer : writers) writer.join();
+    }
+    const double floor_rate = count / absl::ToDoubleSeconds(absl::Now() - floor_started);
+    floor_own_cpu += OwnCpuSeconds();
+    floor_pg_cpu += PgCpuSeconds(pg_data);
+    std::printf("  %-52s %10.0f rows/s  %.2f of COPY; import / floor: %.2f\n",
+                "floor: COPY into the service's tables (no service)", floor_rate,
+                floor_rate / copy_rate, import_rate / floor_rate);
+    std::printf(
+        "  %-52s %10.1f us in this process%s\n", "  CPU per row", floor_own_cpu * 1e6 / count,
+        pg_data.empty()
+            ? ""
+            : absl::StrFormat(", %.1f us in PostgreSQL", floor_pg_cpu * 1e6 / count).c_str());
     module.OnShutdown();
     server->Shutdown();
     outbox.Stop();
@@ -322,7 +440,7 @@ int Run() {
     pqxx::nontransaction txn(admin);
     txn.exec("DROP DATABASE " + database + " WITH (FORCE)");
   }
-  if (failures > 0) std::printf("FAILED: %d figures had errors\n", failures);
+  if (failures > 0) std::printf("FAILED: %d figures had errors\n", failures.load());
   return failures == 0 ? 0 : 1;
 }
 
