@@ -257,7 +257,8 @@ TEST(ProgressTest, BarAndPlainLines) {
     progress.Update(1, 0);  // the first update prints
     progress.Update(2, 0);  // within the interval: silent
     progress.Message("line 3: bad");
-    progress.Finish();
+    progress.Finish();  // prints 2/3
+    progress.Finish();  // nothing new: silent
   }
   std::fclose(out);
   EXPECT_EQ(std::string(buffer, size),

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/log.h"
 #include "tools/ccctl/events.h"
 #include "tools/ccctl/health.h"
 #include "tools/ccctl/import.h"
@@ -76,6 +77,7 @@ ABSL_FLAG(std::string, postgres_analytics, "",
           "migrate: full connection string of analytics' database");
 ABSL_FLAG(std::vector<std::string>, services, {},
           "migrate: only these services (comma-separated; default all five)");
+ABSL_FLAG(bool, verbose, false, "migrate: log each migration applied (JSON lines on stderr)");
 ABSL_FLAG(absl::Duration, lock_timeout, absl::Minutes(2),
           "migrate: how long to wait for another runner's migration lock");
 
@@ -252,6 +254,8 @@ int Migrate() {
   absl::StatusOr<std::vector<MigrateTarget>> targets =
       MigrateTargets(base, overrides, absl::GetFlag(FLAGS_services));
   if (!targets.ok()) return UsageError(targets.status().message());
+  // The table says what was applied; the migration runner's own log lines only with --verbose.
+  if (!absl::GetFlag(FLAGS_verbose)) common::SetLogLevel(common::LogLevel::kWarning);
   absl::StatusOr<std::vector<MigrateResult>> results =
       RunMigrations(*targets, absl::GetFlag(FLAGS_lock_timeout));
   if (!results.ok()) return Fail(results.status());

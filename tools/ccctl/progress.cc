@@ -52,6 +52,9 @@ void Progress::DrawLocked(bool force) {
     bar_shown_ = true;
   } else {
     if (!force && now - last_draw_ < plain_interval_) return;
+    if (done_ == printed_done_ && failed_ == printed_failed_) return;
+    printed_done_ = done_;
+    printed_failed_ = failed_;
     std::fprintf(out_, "%s: %lld/%lld rows, %lld failed\n", what_.c_str(),
                  static_cast<long long>(done_), static_cast<long long>(total_),
                  static_cast<long long>(failed_));

@@ -41,6 +41,9 @@ class Progress {
   int64_t failed_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Time last_draw_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
   bool bar_shown_ ABSL_GUARDED_BY(mutex_) = false;
+  // What the last plain line said (no line repeats it at Finish).
+  int64_t printed_done_ ABSL_GUARDED_BY(mutex_) = -1;
+  int64_t printed_failed_ ABSL_GUARDED_BY(mutex_) = -1;
 };
 
 }  // namespace contactcentre::ccctl
