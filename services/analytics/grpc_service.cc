@@ -39,10 +39,9 @@ grpc::Status AnalyticsGrpcService::GetMetricDefinition(
   return Answer(analytics::GetMetricDefinition(*request), response);
 }
 
-grpc::Status AnalyticsGrpcService::WatchMetrics(
-    grpc::ServerContext* context, const v1::WatchMetricsRequest* request,
-    grpc::ServerWriter<v1::WatchMetricsResponse>* writer) {
-  return watcher_.Watch(context, *request, writer);
+grpc::ServerWriteReactor<v1::WatchMetricsResponse>* AnalyticsGrpcService::WatchMetrics(
+    grpc::CallbackServerContext* context, const v1::WatchMetricsRequest* request) {
+  return watcher_.Watch(context, request);
 }
 
 grpc::Status AnalyticsGrpcService::GetCurrentMetrics(grpc::ServerContext* /*context*/,

@@ -9,7 +9,10 @@
 
 namespace contactcentre::analytics {
 
-class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
+// WatchMetrics runs on gRPC's callback API (no thread per stream); the other methods on the
+// synchronous API.
+class AnalyticsGrpcService final
+    : public v1::AnalyticsService::WithCallbackMethod_WatchMetrics<v1::AnalyticsService::Service> {
  public:
   AnalyticsGrpcService(MetricsStore* metrics, MetricsWatcher* watcher)
       : metrics_(*metrics), watcher_(*watcher) {}
@@ -23,8 +26,8 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::Service {
   grpc::Status GetMetricDefinition(grpc::ServerContext* context,
                                    const v1::GetMetricDefinitionRequest* request,
                                    v1::MetricDefinition* response) override;
-  grpc::Status WatchMetrics(grpc::ServerContext* context, const v1::WatchMetricsRequest* request,
-                            grpc::ServerWriter<v1::WatchMetricsResponse>* writer) override;
+  grpc::ServerWriteReactor<v1::WatchMetricsResponse>* WatchMetrics(
+      grpc::CallbackServerContext* context, const v1::WatchMetricsRequest* request) override;
   grpc::Status GetCurrentMetrics(grpc::ServerContext* context,
                                  const v1::GetCurrentMetricsRequest* request,
                                  v1::GetCurrentMetricsResponse* response) override;

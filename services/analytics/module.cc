@@ -21,7 +21,11 @@ AnalyticsModule::AnalyticsModule(common::ServiceContext& context, AnalyticsModul
                  .group = "analytics",
                  .block = options.event_read_block,
                  .claim_min_idle = options.claim_min_idle},
-                [this](const events::v1::Event& event) { return metrics_.ApplyEvent(event); }),
+                [this](const events::v1::Event& event) {
+                  absl::Status applied = metrics_.ApplyEvent(event);
+                  if (applied.ok()) watcher_.Notify();
+                  return applied;
+                }),
       prune_interval_(options.prune_interval),
       keep_facts_(options.keep_facts) {}
 

@@ -24,29 +24,36 @@ google::protobuf::Duration ProtoDuration(absl::Duration duration) {
   return out;
 }
 
-// What a subscriber last sent of one value: whether set, value, numerator, denominator.
-using Sent = std::tuple<bool, double, double, double>;
-// entity -> (definition, window) -> what was sent.
-using SentState = std::map<std::string, std::map<std::pair<std::string, int>, Sent>>;
+// What was sent of one value: whether set, value, numerator, denominator, definition/mixed.
+using Sent = std::tuple<bool, double, double, double, bool>;
+// entity -> (metric, definition, window) -> what was sent; plus the operator status bytes.
+struct SentEntity {
+  std::map<std::tuple<std::string, std::string, int>, Sent> values;
+  std::string operator_status;
+};
+using SentState = std::map<std::string, SentEntity>;
 
 Sent SentOf(const v1::MetricValue& value) {
   return {value.has_value(), value.has_value() ? value.value() : 0, value.numerator(),
-          value.denominator()};
+          value.denominator(), value.mixed()};
 }
 
 SentState StateOf(const v1::GetCurrentMetricsResponse& view) {
   SentState state;
   for (const v1::EntityMetrics& entity : view.entities()) {
-    auto& values = state[entity.entity()];
+    SentEntity& sent = state[entity.entity()];
     for (const v1::MetricValue& value : entity.values()) {
-      values[{value.definition(), value.window()}] = SentOf(value);
+      sent.values[{value.metric(), value.definition(), value.window()}] = SentOf(value);
+    }
+    if (entity.has_operator_status()) {
+      sent.operator_status = entity.operator_status().SerializeAsString();
     }
   }
   return state;
 }
 
 // The UPDATE from `sent` to `view`: per entity the values that changed (all of a new
-// entity's), and the entities that left.
+// entity's) and its operator status when changed, and the entities that left.
 v1::WatchMetricsResponse UpdateOf(const SentState& sent,
                                   const v1::GetCurrentMetricsResponse& view) {
   v1::WatchMetricsResponse update;
@@ -56,12 +63,17 @@ v1::WatchMetricsResponse UpdateOf(const SentState& sent,
     v1::EntityMetrics changed;
     for (const v1::MetricValue& value : entity.values()) {
       if (before != sent.end()) {
-        auto old = before->second.find({value.definition(), value.window()});
-        if (old != before->second.end() && old->second == SentOf(value)) continue;
+        auto old = before->second.values.find({value.metric(), value.definition(), value.window()});
+        if (old != before->second.values.end() && old->second == SentOf(value)) continue;
       }
       *changed.add_values() = value;
     }
-    if (changed.values_size() == 0) continue;
+    if (entity.has_operator_status() &&
+        (before == sent.end() ||
+         before->second.operator_status != entity.operator_status().SerializeAsString())) {
+      *changed.mutable_operator_status() = entity.operator_status();
+    }
+    if (changed.values_size() == 0 && !changed.has_operator_status()) continue;
     changed.set_entity(entity.entity());
     changed.set_scope(entity.scope());
     changed.set_site(entity.site());
@@ -72,10 +84,183 @@ v1::WatchMetricsResponse UpdateOf(const SentState& sent,
   for (const auto& [entity, unused] : sent) {
     if (!now.contains(entity)) update.add_removed_entities(entity);
   }
+  *update.mutable_data_time() = view.data_time();
   return update;
 }
 
+using Rendering = std::shared_ptr<const v1::GetCurrentMetricsResponse>;
+using Message = std::shared_ptr<const v1::WatchMetricsResponse>;
+
 }  // namespace
+
+// One distinct filter: its latest rendering and the updates to it, shared by its subscribers.
+struct MetricsWatcher::View {
+  explicit View(Selection s) : selection(std::move(s)) {}
+  const Selection selection;
+
+  absl::Mutex mutex;
+  Rendering rendered ABSL_GUARDED_BY(mutex);
+  uint64_t version ABSL_GUARDED_BY(mutex) = 0;
+  // The UPDATE from an earlier rendering (by its version) to `rendered`; null when nothing
+  // changed.
+  std::map<uint64_t, Message> updates ABSL_GUARDED_BY(mutex);
+
+  void Set(Rendering rendering, uint64_t new_version) {
+    absl::MutexLock lock(&mutex);
+    rendered = std::move(rendering);
+    version = new_version;
+    updates.clear();
+  }
+  std::pair<Rendering, uint64_t> Get() {
+    absl::MutexLock lock(&mutex);
+    return {rendered, version};
+  }
+  // The latest rendering, its version, and the update to it from `from` (null when nothing
+  // changed).
+  std::tuple<Rendering, uint64_t, Message> UpdateFrom(uint64_t from_version,
+                                                      const Rendering& from) {
+    absl::MutexLock lock(&mutex);
+    if (from_version == version || rendered == nullptr) return {rendered, version, nullptr};
+    auto [it, inserted] = updates.try_emplace(from_version);
+    if (inserted) {
+      v1::WatchMetricsResponse update = UpdateOf(StateOf(*from), *rendered);
+      if (update.entities_size() > 0 || update.removed_entities_size() > 0) {
+        it->second = std::make_shared<const v1::WatchMetricsResponse>(std::move(update));
+      }
+    }
+    return {rendered, version, it->second};
+  }
+};
+
+// One stream: its state, shared by the reactor and the pump. The reactor stays alive while a
+// write is in flight (Finish waits for it), so the pump may start a write after checking
+// `in_flight` and `finishing` under the lock.
+class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<v1::WatchMetricsResponse> {
+ public:
+  Subscriber(MetricsWatcher* watcher, absl::Duration min_interval)
+      : watcher_(*watcher), min_interval_(min_interval) {}
+
+  // Sends the snapshot (first message).
+  void Begin(std::shared_ptr<View> view, Rendering rendering, uint64_t version,
+             const std::vector<v1::MetricDefinition>& definitions) {
+    absl::ReleasableMutexLock lock(&mutex_);
+    view_ = std::move(view);
+    out_.set_kind(v1::WATCH_MESSAGE_KIND_SNAPSHOT);
+    out_.set_sequence(++sequence_);
+    out_.set_part(0);
+    out_.set_part_count(1);
+    *out_.mutable_entities() = rendering->entities();
+    *out_.mutable_data_time() = rendering->data_time();
+    *out_.mutable_min_interval() = ProtoDuration(min_interval_);
+    for (const v1::MetricDefinition& definition : definitions) {
+      *out_.add_definitions() = definition;
+    }
+    sent_ = std::move(rendering);
+    sent_version_ = version;
+    in_flight_ = true;
+    write_started_ = absl::Now();
+    lock.Release();
+    StartWrite(&out_);
+  }
+
+  // Called by the pump: starts a write when the previous one is done, min_interval has passed
+  // and there is something to send (changes, or a heartbeat).
+  void Pump(absl::Time now, absl::Duration heartbeat) {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (view_ == nullptr || in_flight_ || finishing_ || now < next_due_) return;
+      auto [rendered, version, update] = view_->UpdateFrom(sent_version_, sent_);
+      if (update == nullptr) {
+        // Nothing changed for this filter: follow the rendering without a message.
+        if (rendered != nullptr) {
+          sent_ = std::move(rendered);
+          sent_version_ = version;
+        }
+        if (now - last_message_ < heartbeat) return;
+        out_.Clear();
+        out_.set_kind(v1::WATCH_MESSAGE_KIND_HEARTBEAT);
+        *out_.mutable_data_time() =
+            sent_ != nullptr ? sent_->data_time() : common::TimestampFromTime(now);
+      } else {
+        out_ = *update;
+        sent_ = std::move(rendered);
+        sent_version_ = version;
+      }
+      out_.set_sequence(++sequence_);
+      out_.set_skipped_updates(static_cast<uint32_t>(skipped_));
+      if (skipped_ > 0) watcher_.skipped_updates_ += skipped_;
+      in_flight_ = true;
+      write_started_ = now;
+    }
+    StartWrite(&out_);
+  }
+
+  // Ends the stream with `status` (after the write in flight, if any).
+  void End(const grpc::Status& status) {
+    bool finish_now = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (finishing_) return;
+      finishing_ = true;
+      end_status_ = status;
+      finish_now = !in_flight_;
+    }
+    if (finish_now) Finish(status);
+  }
+
+  void OnWriteDone(bool ok) override {
+    grpc::Status finish_with;
+    bool finish_now = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      in_flight_ = false;
+      ++watcher_.messages_sent_;
+      const absl::Time now = absl::Now();
+      last_message_ = now;
+      // Periods the write was blocked for (the client did not read): the next message merges
+      // what they would have carried.
+      skipped_ = (now - write_started_) / min_interval_;
+      next_due_ = now + min_interval_ - std::min(min_interval_, now - write_started_);
+      if (!ok && !finishing_) {
+        finishing_ = true;  // the client went away
+        end_status_ = grpc::Status::OK;
+      }
+      if (finishing_) {
+        finish_now = true;
+        finish_with = end_status_;
+      }
+    }
+    if (finish_now) Finish(finish_with);
+  }
+
+  void OnCancel() override { End(grpc::Status::CANCELLED); }
+
+  void OnDone() override {
+    watcher_.Remove(this);  // the watcher's reference
+    self_.reset();          // may delete this
+  }
+
+  // The stream holds itself until OnDone.
+  void Hold(std::shared_ptr<Subscriber> self) { self_ = std::move(self); }
+
+ private:
+  MetricsWatcher& watcher_;
+  const absl::Duration min_interval_;
+  std::shared_ptr<Subscriber> self_;
+  absl::Mutex mutex_;
+  std::shared_ptr<View> view_ ABSL_GUARDED_BY(mutex_);
+  v1::WatchMetricsResponse out_;  // the message in flight
+  Rendering sent_ ABSL_GUARDED_BY(mutex_);
+  uint64_t sent_version_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t sequence_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool in_flight_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mutex_) = false;
+  grpc::Status end_status_ ABSL_GUARDED_BY(mutex_);
+  absl::Time write_started_ ABSL_GUARDED_BY(mutex_);
+  absl::Time last_message_ ABSL_GUARDED_BY(mutex_) = absl::Now();
+  absl::Time next_due_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
+  int64_t skipped_ ABSL_GUARDED_BY(mutex_) = 0;
+};
 
 MetricsWatcher::MetricsWatcher(MetricsStore* store, WatchOptions options)
     : store_(*store), options_(options) {}
@@ -87,6 +272,7 @@ void MetricsWatcher::Start() {
   if (started_ || stopping_) return;
   started_ = true;
   refresher_ = std::thread([this] { RefreshLoop(); });
+  pump_ = std::thread([this] { PumpLoop(); });
 }
 
 void MetricsWatcher::Stop() {
@@ -95,147 +281,213 @@ void MetricsWatcher::Stop() {
     stopping_ = true;
   }
   if (refresher_.joinable()) refresher_.join();
+  if (pump_.joinable()) pump_.join();
+  std::vector<std::shared_ptr<Subscriber>> open;
+  {
+    absl::MutexLock lock(&subscribers_mutex_);
+    for (const auto& [unused, subscriber] : subscribers_) open.push_back(subscriber);
+  }
+  for (const std::shared_ptr<Subscriber>& subscriber : open) {
+    subscriber->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+  }
+}
+
+void MetricsWatcher::Notify() {
+  absl::MutexLock lock(&mutex_);
+  dirty_ = true;
 }
 
 int MetricsWatcher::subscribers() {
-  absl::MutexLock lock(&mutex_);
-  return subscribers_;
+  absl::MutexLock lock(&subscribers_mutex_);
+  return static_cast<int>(subscribers_.size());
 }
 
-MetricsWatcher::Latest MetricsWatcher::latest() {
-  absl::MutexLock lock(&mutex_);
-  return {counts_, version_};
-}
-
-bool MetricsWatcher::WaitUntil(absl::Time deadline) {
-  absl::MutexLock lock(&mutex_);
-  mutex_.AwaitWithDeadline(absl::Condition(&stopping_), deadline);
-  return stopping_;
-}
-
-void MetricsWatcher::RefreshLoop() {
-  for (;;) {
-    const absl::Time started = absl::Now();
-    absl::StatusOr<LiveCounts> counts = store_.Count(started, LiveWindows());
-    if (counts.ok()) {
-      auto shared = std::make_shared<const LiveCounts>(*std::move(counts));
-      absl::MutexLock lock(&mutex_);
-      counts_ = std::move(shared);
-      ++version_;
-    } else {
-      common::LogWarning("refreshing live figures failed", {{"error", counts.status()}});
-    }
-    if (WaitUntil(started + options_.refresh_interval)) return;
-  }
-}
-
-grpc::Status MetricsWatcher::Watch(grpc::ServerContext* context,
-                                   const v1::WatchMetricsRequest& request,
-                                   grpc::ServerWriter<v1::WatchMetricsResponse>* writer) {
-  absl::StatusOr<Selection> selection = ParseFilter(request.filter(), store_.site());
-  if (!selection.ok()) return common::ToGrpcStatus(selection.status());
-  absl::Duration min_interval = options_.default_min_interval;
-  if (request.has_min_interval()) {
-    min_interval = absl::Seconds(request.min_interval().seconds()) +
-                   absl::Nanoseconds(request.min_interval().nanos());
-    if (min_interval < absl::ZeroDuration()) {
-      return common::ToGrpcStatus(absl::InvalidArgumentError("min_interval: must not be negative"));
-    }
-    min_interval = std::clamp(min_interval, options_.min_interval_floor, options_.max_min_interval);
+WatchStats MetricsWatcher::stats() {
+  WatchStats stats;
+  {
+    absl::MutexLock lock(&subscribers_mutex_);
+    stats.subscribers = static_cast<int>(subscribers_.size());
   }
   {
     absl::MutexLock lock(&mutex_);
-    if (stopping_)
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
-    if (subscribers_ >= options_.max_subscribers) {
-      return grpc::Status(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
-          absl::StrCat("this replica holds its maximum of ", options_.max_subscribers,
-                       " subscribers; retry later with backoff"));
-    }
-    ++subscribers_;
+    stats.refreshes = refreshes_;
+    for (const auto& [unused, view] : views_) stats.views += view.expired() ? 0 : 1;
   }
-  struct Leave {
-    MetricsWatcher* watcher;
-    ~Leave() {
-      absl::MutexLock lock(&watcher->mutex_);
-      --watcher->subscribers_;
-    }
-  } leave{this};
+  stats.messages_sent = messages_sent_;
+  stats.skipped_updates = skipped_updates_;
+  return stats;
+}
 
-  // The snapshot: from the refresher's latest counts, or counted now when there are none yet.
-  Latest current = latest();
-  if (current.counts == nullptr) {
-    absl::StatusOr<LiveCounts> counts = store_.Count(absl::Now(), LiveWindows());
-    if (!counts.ok()) return common::ToGrpcStatus(counts.status());
-    current.counts = std::make_shared<const LiveCounts>(*std::move(counts));
+bool MetricsWatcher::Add(const std::shared_ptr<Subscriber>& subscriber) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (stopping_) return false;
   }
-  v1::GetCurrentMetricsResponse view =
-      store_.Render(*current.counts, *selection, request.include_definitions());
-  uint64_t sequence = 0;
-  v1::WatchMetricsResponse snapshot;
-  snapshot.set_kind(v1::WATCH_MESSAGE_KIND_SNAPSHOT);
-  snapshot.set_sequence(++sequence);
-  snapshot.set_part(0);
-  snapshot.set_part_count(1);
-  *snapshot.mutable_entities() = std::move(*view.mutable_entities());
-  *snapshot.mutable_data_time() = view.data_time();
-  *snapshot.mutable_min_interval() = ProtoDuration(min_interval);
-  *snapshot.mutable_definitions() = std::move(*view.mutable_definitions());
-  SentState sent;
-  for (const v1::EntityMetrics& entity : snapshot.entities()) {
-    auto& values = sent[entity.entity()];
-    for (const v1::MetricValue& value : entity.values()) {
-      values[{value.definition(), value.window()}] = SentOf(value);
+  absl::MutexLock lock(&subscribers_mutex_);
+  if (static_cast<int>(subscribers_.size()) >= options_.max_subscribers) return false;
+  subscribers_[subscriber.get()] = subscriber;
+  return true;
+}
+
+void MetricsWatcher::Remove(Subscriber* subscriber) {
+  absl::MutexLock lock(&subscribers_mutex_);
+  subscribers_.erase(subscriber);
+}
+
+std::shared_ptr<MetricsWatcher::View> MetricsWatcher::ViewFor(const v1::MetricsFilter& filter,
+                                                              Selection selection) {
+  const std::string key = filter.SerializeAsString();
+  absl::MutexLock lock(&mutex_);
+  if (std::shared_ptr<View> existing = views_[key].lock()) return existing;
+  auto view = std::make_shared<View>(std::move(selection));
+  views_[key] = view;
+  return view;
+}
+
+void MetricsWatcher::RenderViews(const Latest& latest) {
+  std::vector<std::shared_ptr<View>> views;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (auto it = views_.begin(); it != views_.end();) {
+      if (std::shared_ptr<View> view = it->second.lock()) {
+        views.push_back(std::move(view));
+        ++it;
+      } else {
+        it = views_.erase(it);
+      }
     }
   }
-  if (!writer->Write(snapshot)) return grpc::Status::OK;
-  uint64_t sent_version = current.version;
-  absl::Time last_message = absl::Now();
-  absl::Time next_look = last_message + min_interval;
-  // Periods the previous write blocked for (the client was not reading): the next message
-  // merges what they would have carried.
-  int64_t skipped = 0;
+  for (const std::shared_ptr<View>& view : views) {
+    view->Set(std::make_shared<const v1::GetCurrentMetricsResponse>(
+                  store_.Render(*latest.counts, view->selection, false)),
+              latest.version);
+  }
+}
 
+void MetricsWatcher::RefreshLoop() {
+  absl::Time last = absl::InfinitePast();
   for (;;) {
-    while (absl::Now() < next_look) {
-      if (context->IsCancelled()) return grpc::Status::OK;
-      if (WaitUntil(std::min(next_look, absl::Now() + absl::Milliseconds(100)))) {
-        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
+    {
+      absl::MutexLock lock(&mutex_);
+      // Refresh when events were applied (at most every refresh_interval) or when idle_refresh
+      // passed (rolling windows move).
+      auto due = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        const absl::Time now = absl::Now();
+        return stopping_ || (dirty_ && now >= last + options_.refresh_interval) ||
+               now >= last + options_.idle_refresh;
+      };
+      while (!due()) {
+        const absl::Time wake =
+            dirty_ ? last + options_.refresh_interval
+                   : std::min(last + options_.idle_refresh, absl::Now() + absl::Milliseconds(10));
+        mutex_.AwaitWithDeadline(absl::Condition(&stopping_), wake);
       }
+      if (stopping_) return;
+      dirty_ = false;
     }
-    if (context->IsCancelled()) return grpc::Status::OK;
-    current = latest();
-    v1::WatchMetricsResponse message;
-    if (current.counts != nullptr && current.version != sent_version) {
-      sent_version = current.version;
-      view = store_.Render(*current.counts, *selection, false);
-      v1::WatchMetricsResponse update = UpdateOf(sent, view);
-      if (update.entities_size() > 0 || update.removed_entities_size() > 0) {
-        message = std::move(update);
-        sent = StateOf(view);
-        *message.mutable_data_time() = view.data_time();
-      }
+    const absl::Time started = absl::Now();
+    last = started;
+    absl::StatusOr<LiveCounts> counts = store_.Count(started, LiveWindows());
+    if (!counts.ok()) {
+      common::LogWarning("refreshing live figures failed", {{"error", counts.status()}});
+      continue;
+    }
+    Latest latest;
+    {
+      absl::MutexLock lock(&mutex_);
+      latest_.counts = std::make_shared<const LiveCounts>(*std::move(counts));
+      ++latest_.version;
+      ++refreshes_;
+      latest = latest_;
+    }
+    RenderViews(latest);
+  }
+}
+
+void MetricsWatcher::PumpLoop() {
+  std::vector<std::shared_ptr<Subscriber>> open;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pump_tick)) return;
+    }
+    open.clear();
+    {
+      absl::MutexLock lock(&subscribers_mutex_);
+      open.reserve(subscribers_.size());
+      for (const auto& [unused, subscriber] : subscribers_) open.push_back(subscriber);
     }
     const absl::Time now = absl::Now();
-    if (message.kind() == v1::WATCH_MESSAGE_KIND_UNSPECIFIED) {
-      if (now - last_message < options_.heartbeat_interval) {
-        // Nothing changed: look again after the next refresh.
-        next_look = now + std::min(min_interval, options_.refresh_interval);
-        continue;
-      }
-      message.set_kind(v1::WATCH_MESSAGE_KIND_HEARTBEAT);
-      *message.mutable_data_time() =
-          common::TimestampFromTime(current.counts != nullptr ? current.counts->now : now);
+    for (const std::shared_ptr<Subscriber>& subscriber : open) {
+      subscriber->Pump(now, options_.heartbeat_interval);
     }
-    message.set_skipped_updates(static_cast<uint32_t>(std::max<int64_t>(skipped, 0)));
-    message.set_sequence(++sequence);
-    const absl::Time write_start = absl::Now();
-    if (!writer->Write(message)) return grpc::Status::OK;
-    last_message = absl::Now();
-    skipped = (last_message - write_start) / min_interval;
-    next_look = last_message + min_interval;
   }
+}
+
+grpc::ServerWriteReactor<v1::WatchMetricsResponse>* MetricsWatcher::Watch(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchMetricsRequest* request) {
+  // Refusals end the stream at once with their status.
+  auto refuse = [](const grpc::Status& status) {
+    class Refusal : public grpc::ServerWriteReactor<v1::WatchMetricsResponse> {
+     public:
+      explicit Refusal(const grpc::Status& status) { Finish(status); }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal(status);
+  };
+  absl::StatusOr<Selection> selection = ParseFilter(request->filter(), store_.site());
+  if (!selection.ok()) return refuse(common::ToGrpcStatus(selection.status()));
+  absl::Duration min_interval = options_.default_min_interval;
+  if (request->has_min_interval()) {
+    min_interval = absl::Seconds(request->min_interval().seconds()) +
+                   absl::Nanoseconds(request->min_interval().nanos());
+    if (min_interval < absl::ZeroDuration()) {
+      return refuse(
+          common::ToGrpcStatus(absl::InvalidArgumentError("min_interval: must not be negative")));
+    }
+  }
+  min_interval = std::clamp(min_interval, options_.min_interval_floor, options_.max_min_interval);
+  std::vector<v1::MetricDefinition> definitions;
+  if (request->include_definitions()) {
+    for (const BuiltMetric* metric : selection->metrics) definitions.push_back(metric->definition);
+  }
+  std::shared_ptr<View> view = ViewFor(request->filter(), *selection);
+
+  // The snapshot: the view's latest rendering, or rendered now from the latest counts (counted
+  // now when there are none yet).
+  auto [rendering, version] = view->Get();
+  if (rendering == nullptr) {
+    Latest latest;
+    {
+      absl::MutexLock lock(&mutex_);
+      latest = latest_;
+    }
+    if (latest.counts == nullptr) {
+      absl::StatusOr<LiveCounts> counts = store_.Count(absl::Now(), LiveWindows());
+      if (!counts.ok()) return refuse(common::ToGrpcStatus(counts.status()));
+      latest.counts = std::make_shared<const LiveCounts>(*std::move(counts));
+    }
+    rendering = std::make_shared<const v1::GetCurrentMetricsResponse>(
+        store_.Render(*latest.counts, view->selection, false));
+    version = latest.version;
+  }
+  auto subscriber = std::make_shared<Subscriber>(this, min_interval);
+  if (!Add(subscriber)) {
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      stopping = stopping_;
+    }
+    return refuse(stopping
+                      ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down")
+                      : grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     absl::StrCat("this replica holds its maximum of ",
+                                                  options_.max_subscribers,
+                                                  " subscribers; retry later with backoff")));
+  }
+  subscriber->Hold(subscriber);
+  subscriber->Begin(std::move(view), std::move(rendering), version, definitions);
+  return subscriber.get();
 }
 
 }  // namespace contactcentre::analytics
