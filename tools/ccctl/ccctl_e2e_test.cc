@@ -321,8 +321,10 @@ TEST_F(CcctlTest, DISABLED_ImportCustomersWithPhonesAndExternalIds) {
 TEST_F(CcctlTest, EventsTailFollowsTheStreamAndStopsOnCtrlC) {
   const std::string log = absl::StrCat(::testing::TempDir(), "/", getpid(), "-tail.log");
   std::map<std::string, std::string> environment = *environment_;
-  ChildProcess tail({Ccctl(), "events", "tail", "-o", "json", "--from", "$"}, environment, log);
-  absl::SleepFor(absl::Seconds(1));  // it resolves "$" at start
+  // From the start of this suite's own stream (its site is unique): nothing depends on how
+  // soon the process starts.
+  ChildProcess tail({Ccctl(), "events", "tail", "-o", "json", "--from", "0"}, environment, log);
+  absl::SleepFor(absl::Milliseconds(300));  // following before the create, usually
 
   Result created = Run({"customers", "create", "display_name=Событие", "-o", "name"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
@@ -343,6 +345,46 @@ TEST_F(CcctlTest, EventsTailFollowsTheStreamAndStopsOnCtrlC) {
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
   EXPECT_EQ(std::count(replay.out.begin(), replay.out.end(), '\n'), 1);
   EXPECT_THAT(replay.out, HasSubstr("services/customers"));
+}
+
+TEST_F(CcctlTest, DirectoryImportThroughTheBulkStream) {
+  const std::string csv =
+      WriteFile("directory.csv",
+                "display_name,category,city,phones,address\n"
+                "Городская больница №1,HOSPITAL,Москва,8 (495) 111-22-33,\"ул. Ленина, 1\"\n"
+                "Nowhere,NOT_A_CATEGORY,X,,\n"
+                "Аптека,PHARMACY,Москва,+7 495 222 33 44;8 800 100 20 30,пр. Мира 5\n");
+  Result imported = Run({"import", "directory", csv, "-o", "json"});
+  EXPECT_EQ(imported.exit_code, 1);
+  EXPECT_THAT(imported.err, HasSubstr("line 3: category: \"NOT_A_CATEGORY\" is not one of"));
+  EXPECT_THAT(imported.out, HasSubstr("\"created\": 2"));
+  EXPECT_THAT(imported.out, HasSubstr("\"failed\": 1"));
+  Result listed = Run({"directory", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("Городская больница №1"));
+  EXPECT_THAT(listed.out, HasSubstr("+74952223344,+78001002030"));
+}
+
+TEST_F(CcctlTest, HealthAndAServiceThatIsDown) {
+  // Analytics does not run in this test.
+  Result health = Run({"health", "--timeout", "500ms", "-o", "json"});
+  EXPECT_EQ(health.exit_code, 1);
+  EXPECT_EQ(std::count(health.out.begin(), health.out.end(), '{'), 5);
+  EXPECT_THAT(health.out, HasSubstr("\"service\":\"analytics\""));
+  EXPECT_THAT(health.out, HasSubstr("UNREACHABLE"));
+  const std::string serving = "\"status\":\"SERVING\"";
+  size_t count = 0;
+  for (size_t at = health.out.find(serving); at != std::string::npos;
+       at = health.out.find(serving, at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 4u);
+
+  Result down =
+      Run({"queues", "list", "--calls_address",
+           absl::StrCat("127.0.0.1:", common::testing::FreePort()), "--connect_timeout", "1s"});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.err, ::testing::StartsWith("ccctl: UNAVAILABLE: no connection to the calls"));
 }
 
 TEST_F(CcctlTest, MigrateAppliesEverythingOnceThenNothing) {

@@ -143,9 +143,9 @@ absl::Status ImportByStream(Clients& clients, const Resource& resource,
   const FieldDescriptor* item_field = FieldOfType(row_type, resource.type());
   if (item_field == nullptr) return absl::InternalError("bulk rows carry no item");
 
+  CC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, clients.Connected(resource.service));
   auto context = common::ContextWithTimeout(options.timeout);
-  std::unique_ptr<BulkStream> stream =
-      OpenBulk(resource.import_method, clients.Channel(resource.service), context.get());
+  std::unique_ptr<BulkStream> stream = OpenBulk(resource.import_method, channel, context.get());
   if (stream == nullptr) return absl::InternalError("no stub for the import method");
 
   auto request = NewMessage(request_type);

@@ -36,6 +36,8 @@ ABSL_FLAG(absl::Duration, wait, absl::ZeroDuration(),
           "health: keep checking until every service is SERVING or this much time has passed");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(30),
           "deadline of each get/list/create/delete call (imports: --import_timeout)");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5),
+          "how long to wait for a connection to a service before failing UNAVAILABLE");
 ABSL_FLAG(std::string, f, "",
           "create: a JSON file (protobuf JSON mapping) of one resource or an array of them");
 ABSL_FLAG(int, limit, 0, "list: at most this many items (0: all, following every page)");
@@ -206,6 +208,7 @@ Clients MakeClients() {
       {"analytics", absl::GetFlag(FLAGS_analytics_address)},
   };
   targets.timeout = absl::GetFlag(FLAGS_rpc_timeout);
+  targets.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   return Clients(std::move(targets));
 }
 

@@ -2,6 +2,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc_client.h"
@@ -19,6 +20,22 @@ std::shared_ptr<grpc::Channel> Clients::Channel(const std::string& service) {
   return channel;
 }
 
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Clients::Connected(const std::string& service) {
+  std::shared_ptr<grpc::Channel> channel = Channel(service);
+  if (connected_[service]) return channel;
+  const absl::Time deadline = absl::Now() + targets_.connect_timeout;
+  if (!channel->WaitForConnected(absl::ToChronoTime(deadline))) {
+    auto address = targets_.addresses.find(service);
+    return absl::UnavailableError(
+        absl::StrCat("no connection to the ", service, " service at ",
+                     address == targets_.addresses.end() ? "" : address->second, " within ",
+                     absl::FormatDuration(targets_.connect_timeout), " (set --", service,
+                     "_address or CC_", absl::AsciiStrToUpper(service), "_ADDRESS)"));
+  }
+  connected_[service] = true;
+  return channel;
+}
+
 absl::Status Clients::Unary(const std::string& service,
                             const google::protobuf::MethodDescriptor& method,
                             const google::protobuf::Message& request,
@@ -27,10 +44,10 @@ absl::Status Clients::Unary(const std::string& service,
   if (!request.SerializeToString(&serialized)) {
     return absl::InternalError("the request does not serialize");
   }
-  grpc::GenericStub stub(Channel(service));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connected(service);
+  if (!channel.ok()) return channel.status();
+  grpc::GenericStub stub(*channel);
   auto context = common::ContextWithTimeout(targets_.timeout);
-  // A service that is starting or restarting gets the deadline to answer.
-  context->set_wait_for_ready(true);
   grpc::Slice slice(serialized);
   grpc::ByteBuffer request_buffer(&slice, 1);
   grpc::ByteBuffer response_buffer;

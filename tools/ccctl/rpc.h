@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
@@ -20,6 +21,9 @@ namespace contactcentre::ccctl {
 struct ServiceTargets {
   std::map<std::string, std::string> addresses;
   absl::Duration timeout = absl::Seconds(30);
+  // How long the first call to a service waits for a connection before failing UNAVAILABLE
+  // (a service that is starting gets this long; one that is down fails fast).
+  absl::Duration connect_timeout = absl::Seconds(5);
 };
 
 // Channels to the services, one per service, made when first used.
@@ -28,6 +32,9 @@ class Clients {
   explicit Clients(ServiceTargets targets) : targets_(std::move(targets)) {}
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& service);
+  // Channel(), connected: UNAVAILABLE naming the service and address when no connection opens
+  // within the connect timeout.
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> Connected(const std::string& service);
   absl::Duration timeout() const { return targets_.timeout; }
 
   // Calls `method` of `service` with `request`; the answer is parsed into `response` (of the
@@ -38,6 +45,7 @@ class Clients {
  private:
   ServiceTargets targets_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::map<std::string, bool> connected_;
 };
 
 // A new message of `descriptor`'s generated type.
