@@ -238,6 +238,48 @@ TEST_F(CcctlTest, OperatorLifecycleAndErrors) {
   EXPECT_EQ(Run({"calls", "create"}).exit_code, 1);  // calls are read-only
 }
 
+TEST_F(CcctlTest, MembershipsCreatedListedImportedAndDeleted) {
+  Result queue = Run({"queues", "create", "display_name=Members", kDispositions, "-o", "name"});
+  ASSERT_EQ(queue.exit_code, 0) << queue.err;
+  const std::string queue_name(absl::StripSuffix(queue.out, "\n"));
+  std::vector<std::string> operators;
+  for (const char* login : {"m1", "m2"}) {
+    Result op = Run({"operators", "create", absl::StrCat("display_name=Member ", login),
+                     absl::StrCat("login=", login), "endpoint=sip:m@pbx", "-o", "name"});
+    ASSERT_EQ(op.exit_code, 0) << op.err;
+    operators.emplace_back(absl::StripSuffix(op.out, "\n"));
+  }
+  Result created = Run({"memberships", "create", absl::StrCat("parent=", queue_name),
+                        absl::StrCat("operator=", operators[0]), "tier=2", "-o", "json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const auto membership = ParseJson<calls::v1::QueueMembership>(created.out);
+  EXPECT_EQ(membership.tier(), 2);
+  // The second through a CSV whose `queue` column is the create request's parent.
+  const std::string csv =
+      WriteFile("memberships.csv",
+                absl::StrCat("queue,operator,penalty\n", queue_name, ",", operators[1], ",5\n",
+                             queue_name, ",operators/01a2210e-0000-7000-8000-000000000000,1\n"));
+  Result imported = Run({"import", "memberships", csv});
+  EXPECT_EQ(imported.exit_code, 1);
+  EXPECT_THAT(imported.err, HasSubstr("line 3: NOT_FOUND: "));
+  EXPECT_THAT(imported.out, HasSubstr("2 rows, 1 created"));
+
+  // Without a parent: every queue's ("queues/-").
+  Result listed = Run({"memberships", "list", "-o", "name"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr(membership.name()));
+  Result table = Run({"memberships", "list", absl::StrCat("parent=", queue_name)});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(operators[0]));
+  EXPECT_THAT(table.out, HasSubstr(operators[1]));
+
+  ASSERT_EQ(Run({"memberships", "delete", membership.name()}).exit_code, 0);
+  Result after = Run({"memberships", "list", absl::StrCat("parent=", queue_name), "-o", "name"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_THAT(after.out, Not(HasSubstr(membership.name())));
+  EXPECT_EQ(std::count(after.out.begin(), after.out.end(), '\n'), 1);
+}
+
 TEST_F(CcctlTest, ImportCustomersReportsTheBadRowAndTheGoodRowsAreFound) {
   const std::string csv = WriteFile("customers.csv",
                                     "display_name,phones,tags,attributes\n"

@@ -214,6 +214,20 @@ TEST(ImportRowsTest, BadCellIsThatRowsError) {
   EXPECT_THAT((*rows)[1].error, HasSubstr("strategy"));
 }
 
+TEST(ImportRowsTest, MembershipColumnsMayNameTheCreateRequestsFields) {
+  const Resource* memberships = FindResource("memberships");
+  ASSERT_NE(memberships, nullptr);
+  auto rows = RowsFromCsv(*memberships, "queue,operator,tier\nqueues/q1,operators/o1,2\n");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  ASSERT_NE((*rows)[0].request, nullptr);
+  EXPECT_EQ(FieldText(*(*rows)[0].request, "parent"), "queues/q1");
+  EXPECT_EQ(FieldText(*(*rows)[0].item, "operator"), "operators/o1");
+  EXPECT_EQ(FieldText(*(*rows)[0].item, "tier"), "2");
+  // Bulk streams carry items only.
+  EXPECT_FALSE(RowsFromCsv(*FindResource("customers"), "request_id\nx\n").ok());
+}
+
 TEST(ResourcesTest, EveryResourceResolvesItsMethods) {
   for (const Resource& resource : AllResources()) {
     SCOPED_TRACE(resource.plural);
@@ -234,7 +248,10 @@ TEST(ResourcesTest, EveryResourceResolvesItsMethods) {
       }
     }
     for (const auto& [alias, path] : resource.csv_aliases) {
-      EXPECT_TRUE(CheckFieldPath(resource.type(), path).ok()) << alias;
+      const auto* create = resource.method(resource.create_method);
+      EXPECT_TRUE(CheckFieldPath(resource.type(), path).ok() ||
+                  (create != nullptr && CheckFieldPath(*create->input_type(), path).ok()))
+          << alias;
     }
   }
   EXPECT_EQ(FindResource("q")->plural, "queues");

@@ -224,6 +224,7 @@ absl::Status ImportByCreates(Clients& clients, const Resource& resource,
   for (ImportRow& row : rows) {
     if (row.item == nullptr) continue;
     auto request = NewMessage(*method->input_type());
+    if (row.request != nullptr) request->CopyFrom(*row.request);
     request->GetReflection()->MutableMessage(request.get(), item_field)->CopyFrom(*row.item);
     const FieldDescriptor* request_id = method->input_type()->FindFieldByName("request_id");
     if (request_id != nullptr) {
@@ -253,18 +254,25 @@ absl::StatusOr<std::vector<ImportRow>> RowsFromCsv(const Resource& resource,
                                                    absl::string_view csv) {
   CC_ASSIGN_OR_RETURN(std::vector<CsvRecord> records, ParseCsv(csv));
   if (records.empty()) return absl::InvalidArgumentError("the file has no header row");
+  // Rows created one by one may also carry fields of the create request.
+  const MethodDescriptor* create =
+      resource.import_method.empty() ? resource.method(resource.create_method) : nullptr;
   std::vector<std::string> paths;
+  std::vector<bool> on_request;
   for (const std::string& raw : records[0].fields) {
     std::string header(absl::StripAsciiWhitespace(raw));
     auto alias = resource.csv_aliases.find(header);
     const std::string path = alias == resource.csv_aliases.end() ? header : alias->second;
     if (header.empty()) return absl::InvalidArgumentError("line 1: an empty column name");
     absl::Status valid = CheckFieldPath(resource.type(), path);
-    if (!valid.ok()) {
+    const bool request_field =
+        !valid.ok() && create != nullptr && CheckFieldPath(*create->input_type(), path).ok();
+    if (!valid.ok() && !request_field) {
       return absl::InvalidArgumentError(
           absl::StrCat("line ", records[0].line, ": column \"", header, "\": ", valid.message()));
     }
     paths.push_back(path);
+    on_request.push_back(request_field);
   }
   std::vector<ImportRow> rows;
   for (size_t i = 1; i < records.size(); ++i) {
@@ -277,14 +285,20 @@ absl::StatusOr<std::vector<ImportRow>> RowsFromCsv(const Resource& resource,
       continue;
     }
     auto item = NewMessage(resource.type());
+    std::unique_ptr<Message> request;
     for (size_t c = 0; c < paths.size(); ++c) {
-      absl::Status status = SetFieldByPath(*item, paths[c], record.fields[c]);
+      if (on_request[c] && request == nullptr) request = NewMessage(*create->input_type());
+      absl::Status status =
+          SetFieldByPath(on_request[c] ? *request : *item, paths[c], record.fields[c]);
       if (!status.ok()) {
         row.error = std::string(status.message());
         break;
       }
     }
-    if (row.error.empty()) row.item = std::move(item);
+    if (row.error.empty()) {
+      row.item = std::move(item);
+      row.request = std::move(request);
+    }
     rows.push_back(std::move(row));
   }
   return rows;

@@ -23,6 +23,9 @@ struct ImportRow {
   int line = 0;
   std::unique_ptr<google::protobuf::Message> item;  // null when the row did not convert
   std::string error;                                // why not
+  // Columns that name a field of the create request rather than of the item (a membership's
+  // queue, `parent`), set on an otherwise empty request; null when there are none.
+  std::unique_ptr<google::protobuf::Message> request;
 };
 
 // Converts CSV text to items of `resource`. Fails as a whole (INVALID_ARGUMENT) for malformed

@@ -37,6 +37,8 @@ struct Resource {
   std::map<std::string, std::string> csv_aliases;
   // The CSV columns, for --help and the docs.
   std::string csv_help;
+  // Assignments applied to every list request before the user's ("parent=queues/-").
+  std::vector<std::string> list_defaults;
 
   // The resource message (the output type of the get method).
   const google::protobuf::Descriptor& type() const;

@@ -91,6 +91,27 @@ std::vector<Resource> CallsResources() {
       .csv_help = "display_name, description",
   });
   resources.push_back({
+      .plural = "memberships",
+      .aliases = {"membership", "queue-memberships"},
+      .service = "calls",
+      .collection = "memberships",
+      .grpc_service = admin,
+      .get_method = "GetQueueMembership",
+      .list_method = "ListQueueMemberships",
+      .create_method = "CreateQueueMembership",
+      .delete_method = "DeleteQueueMembership",
+      .columns = {{"NAME", "name"},
+                  {"OPERATOR", "operator"},
+                  {"TIER", "tier"},
+                  {"PENALTY", "penalty"},
+                  {"SKILL_LEVEL", "skill_level"},
+                  {"PAUSED", "paused"}},
+      .csv_aliases = {{"queue", "parent"}},
+      .csv_help = "queue (queues/x), operator (operators/y), tier (1..9), penalty (0..100), "
+                  "skill_level (1..10), paused",
+      .list_defaults = {"parent=queues/-"},
+  });
+  resources.push_back({
       .plural = "calls",
       .aliases = {"call"},
       .service = "calls",

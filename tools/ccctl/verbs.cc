@@ -144,6 +144,7 @@ absl::Status ListVerb(Clients& clients, const Resource& resource, const VerbOpti
   std::string token;
   while (true) {
     auto request = NewMessage(*method->input_type());
+    CC_RETURN_IF_ERROR(ApplyAll(*request, resource.list_defaults));
     CC_RETURN_IF_ERROR(ApplyAll(*request, options.assignments));
     int size = options.page_size > 0 ? options.page_size : 100;
     if (options.limit > 0) {
