@@ -7,9 +7,11 @@
 //   - customers: ImportCustomers in CREATE_ONLY mode matched by an external id derived from the
 //     language, the prefix, the seed and the row, so that an existing card answers DUPLICATE with
 //     its name;
-//   - articles and directory entries: the same with their import methods and external ids;
+//   - articles and directory entries: the same with their import methods and external ids
+//     ("demo-<language>-article-<key>", "demo-<language>-org-<n>"); the knowledge base belongs to
+//     no site, so demo centres side by side share it rather than list every article twice;
 //   - precedents (no external id): by problem text among the precedents of the content's
-//     products and language;
+//     products and language (shared likewise);
 //   - the survey and the scorecard: by display name; post-call settings: read and updated only
 //     when they differ.
 #include "tools/sim/demo_data.h"
@@ -226,8 +228,8 @@ class Loader {
         surveys_(sv1::SurveyService::NewStub(channels.surveys)),
         campaigns_(sv1::CampaignService::NewStub(channels.surveys)),
         quality_(sv1::QualityService::NewStub(channels.surveys)) {
-    // Ids derived from the prefix and site keep logins and external ids of demo centres living
-    // side by side apart.
+    // Ids derived from the prefix and site keep logins and customers' external ids of demo
+    // centres living side by side apart.
     tag_ = absl::StrFormat(
         "%08x",
         static_cast<uint32_t>(StableHash(absl::StrCat(options.prefix, "\n", options.site)) >> 32));
@@ -673,7 +675,7 @@ class Loader {
         article->set_state(kv1::ARTICLE_STATE_PUBLISHED);
         article->mutable_author()->set_name("services/cc-sim");
         article->mutable_author()->set_display_name("demo centre");
-        article->set_external_id(absl::StrCat(external_base_, "-article-", text.key));
+        article->set_external_id(absl::StrCat("demo-", content_.language, "-article-", text.key));
       }
       kv1::ImportArticlesResponse response;
       if (!stream->Write(request) || !stream->Read(&response)) break;
@@ -801,7 +803,7 @@ class Loader {
             window->set_end_minute(text.hours.close_hour * 60);
           }
         }
-        entry->set_external_id(absl::StrCat(external_base_, "-org-", i + 1));
+        entry->set_external_id(absl::StrCat("demo-", content_.language, "-org-", i + 1));
       }
       kv1::ImportDirectoryEntriesResponse response;
       if (!stream->Write(request) || !stream->Read(&response)) break;

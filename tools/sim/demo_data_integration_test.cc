@@ -455,6 +455,31 @@ TEST_F(DemoDataTest, ARussianCentreLoadsOnceAndIsFoundTheSecondTime) {
     EXPECT_EQ(response.results(0).entry().display_name(), "Городская поликлиника №3");
   }
 
+  // A second Russian centre with another prefix and the same seed lives beside it: the same
+  // people under the other prefix, its own customers (no number claimed twice), the knowledge
+  // base shared.
+  {
+    DemoOptions copy = options;
+    copy.prefix = "Копия ";
+    absl::StatusOr<DemoCentre> other = LoadDemoCentre(copy, channels_, nullptr);
+    ASSERT_TRUE(other.ok()) << other.status();
+    ASSERT_EQ(other->operators.size(), centre.operators.size());
+    for (size_t i = 0; i < centre.operators.size(); ++i) {
+      EXPECT_EQ(other->operators[i].display_name.substr(copy.prefix.size()),
+                centre.operators[i].display_name.substr(options.prefix.size()));
+      EXPECT_NE(other->operators[i].name, centre.operators[i].name);
+    }
+    EXPECT_EQ(other->customers.size(), 200u);
+    EXPECT_NE(other->customers[0].name, centre.customers[0].name);
+    EXPECT_NE(other->post_call_survey, centre.post_call_survey);
+    const std::map<std::string, int> counts = Counts();
+    EXPECT_EQ(counts.at("articles"), after_first.at("articles"));
+    EXPECT_EQ(counts.at("precedents"), after_first.at("precedents"));
+    EXPECT_EQ(counts.at("directory"), after_first.at("directory"));
+    EXPECT_EQ(counts.at("customers"), 400);
+    EXPECT_EQ(counts.at("queues"), 12);
+  }
+
   // An English centre lives beside it in the same site.
   DemoOptions english = options;
   english.language = "en";
