@@ -358,6 +358,8 @@ class Loader {
       if (static_cast<size_t>(i) < 2 * teams) {
         plan.skills.push_back({"vip_service", Between(rng, 6, 9)});
       }
+      // Without a technical team (fewer than three operators) everyone answers technical calls.
+      if (teams < 3 && plan.team != 2) plan.skills.push_back({"tech_support", Between(rng, 4, 6)});
       plan.languages = {content_.language};
       if (Chance(rng, 0.2)) {
         plan.skills.push_back({"language", Between(rng, 5, 9)});
@@ -592,7 +594,7 @@ class Loader {
       } else if (text.key == "credit") {
         tier = plan.team == 1 ? 1 : plan.team == 0 ? 2 : 0;
       } else if (text.key == "tech") {
-        tier = plan.team == 2 ? 1 : 0;
+        tier = plan.team == 2 || has("tech_support") ? 1 : 0;
       } else if (text.key == "vip") {
         tier = has("vip_service") ? 1 : 0;
       } else if (text.key == "reminders") {

@@ -73,6 +73,8 @@ class DemoDataTest : public ::testing::Test {
               {"CC_PG_POOL_SIZE", "4"},
               {"CC_REDIS_POOL_SIZE", "4"},
               {"CC_READINESS_INTERVAL", "100ms"},
+              {"CC_DRAIN_DELAY", "100ms"},
+              {"CC_SHUTDOWN_GRACE", "2s"},
               {"CC_CUSTOMERS_ADDRESS", Address("customers")},
               {"CC_CUSTOMERS_TARGET", Address("customers")},
               {"CC_CALLS_TARGET", Address("calls")},
@@ -498,6 +500,25 @@ TEST_F(DemoDataTest, ARussianCentreLoadsOnceAndIsFoundTheSecondTime) {
     custv1::LookupByPhoneResponse found;
     ASSERT_TRUE(customers_->LookupByPhone(Context().get(), lookup, &found).ok());
     EXPECT_EQ(found.customer().name(), en->customers[0].name);
+  }
+}
+
+TEST_F(DemoDataTest, ATinyCentreStillServesEveryQueue) {
+  DemoOptions options;
+  options.operators = 2;
+  options.customers = 0;
+  options.prefix = "Мини ";
+  options.site = site_;
+  absl::StatusOr<DemoCentre> centre = LoadDemoCentre(options, channels_, nullptr);
+  ASSERT_TRUE(centre.ok()) << centre.status();
+  EXPECT_TRUE(centre->customers.empty());
+  EXPECT_EQ(centre->operators.size(), 2u + 2u);  // two teams, two supervisors
+  for (const DemoQueue& queue : centre->queues) {
+    callsv1::ListQueueMembershipsRequest list;
+    list.set_parent(queue.name);
+    callsv1::ListQueueMembershipsResponse members;
+    ASSERT_TRUE(admin_->ListQueueMemberships(Context().get(), list, &members).ok());
+    EXPECT_GT(members.memberships_size(), 0) << queue.display_name;
   }
 }
 
