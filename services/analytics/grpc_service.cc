@@ -39,8 +39,8 @@ grpc::Status AnalyticsGrpcService::GetMetricDefinition(
   return Answer(analytics::GetMetricDefinition(*request), response);
 }
 
-grpc::ServerWriteReactor<v1::WatchMetricsResponse>* AnalyticsGrpcService::WatchMetrics(
-    grpc::CallbackServerContext* context, const v1::WatchMetricsRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* AnalyticsGrpcService::WatchMetrics(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   return watcher_.Watch(context, request);
 }
 

@@ -9,10 +9,10 @@
 
 namespace contactcentre::analytics {
 
-// WatchMetrics runs on gRPC's callback API (no thread per stream); the other methods on the
-// synchronous API.
-class AnalyticsGrpcService final
-    : public v1::AnalyticsService::WithCallbackMethod_WatchMetrics<v1::AnalyticsService::Service> {
+// WatchMetrics runs on gRPC's callback API (no thread per stream) with messages as bytes (see
+// watch.h); the other methods on the synchronous API.
+class AnalyticsGrpcService final : public v1::AnalyticsService::WithRawCallbackMethod_WatchMetrics<
+                                       v1::AnalyticsService::Service> {
  public:
   AnalyticsGrpcService(MetricsStore* metrics, MetricsWatcher* watcher)
       : metrics_(*metrics), watcher_(*watcher) {}
@@ -26,8 +26,8 @@ class AnalyticsGrpcService final
   grpc::Status GetMetricDefinition(grpc::ServerContext* context,
                                    const v1::GetMetricDefinitionRequest* request,
                                    v1::MetricDefinition* response) override;
-  grpc::ServerWriteReactor<v1::WatchMetricsResponse>* WatchMetrics(
-      grpc::CallbackServerContext* context, const v1::WatchMetricsRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchMetrics(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
   grpc::Status GetCurrentMetrics(grpc::ServerContext* context,
                                  const v1::GetCurrentMetricsRequest* request,
                                  v1::GetCurrentMetricsResponse* response) override;

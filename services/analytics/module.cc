@@ -1,5 +1,7 @@
 #include "services/analytics/module.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace contactcentre::analytics {
@@ -16,18 +18,22 @@ AnalyticsModule::AnalyticsModule(common::ServiceContext& context, AnalyticsModul
     : metrics_(&context.pg, WithSite(options.metrics, context.config.site)),
       watcher_(&metrics_, options.watch),
       service_(&metrics_, &watcher_),
-      consumer_(&context.redis,
-                {.site = context.config.site,
-                 .group = "analytics",
-                 .block = options.event_read_block,
-                 .claim_min_idle = options.claim_min_idle},
-                [this](const events::v1::Event& event) {
-                  absl::Status applied = metrics_.ApplyEvent(event);
-                  if (applied.ok()) watcher_.Notify();
-                  return applied;
-                }),
       prune_interval_(options.prune_interval),
-      keep_facts_(options.keep_facts) {}
+      keep_facts_(options.keep_facts) {
+  for (int i = 0; i < std::max(1, options.consumer_threads); ++i) {
+    consumers_.push_back(std::make_unique<common::EventConsumer>(
+        &context.redis,
+        common::EventConsumerOptions{.site = context.config.site,
+                                     .group = "analytics",
+                                     .block = options.event_read_block,
+                                     .claim_min_idle = options.claim_min_idle},
+        [this](const events::v1::Event& event) {
+          absl::Status applied = metrics_.ApplyEvent(event);
+          if (applied.ok()) watcher_.Notify();
+          return applied;
+        }));
+  }
+}
 
 std::vector<grpc::Service*> AnalyticsModule::GrpcServices() { return {&service_}; }
 
@@ -36,7 +42,7 @@ std::vector<std::string> AnalyticsModule::HealthServiceNames() {
 }
 
 void AnalyticsModule::OnReady() {
-  consumer_.Start();
+  for (auto& consumer : consumers_) consumer->Start();
   watcher_.Start();
   if (prune_interval_ <= absl::ZeroDuration()) return;
   pruner_ = std::thread([this] {
@@ -53,7 +59,7 @@ void AnalyticsModule::OnReady() {
 
 void AnalyticsModule::OnShutdown() {
   watcher_.Stop();
-  consumer_.Stop();
+  for (auto& consumer : consumers_) consumer->Stop();
   {
     absl::MutexLock lock(&prune_mutex_);
     stopping_ = true;

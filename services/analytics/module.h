@@ -3,6 +3,7 @@
 // "analytics").
 #pragma once
 
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,9 @@ struct AnalyticsModuleOptions {
   MetricsStoreOptions metrics;
   // How long one read of the event stream blocks (and so how long stopping may take).
   absl::Duration event_read_block = absl::Seconds(1);
+  // Consumers of the group in this process, each applying its own entries in parallel (events
+  // are order-independent: facts are upserts, each fact counts once, the latest state wins).
+  int consumer_threads = 4;
   // Entries pending this long with a consumer are taken over (a dead replica's work).
   absl::Duration claim_min_idle = absl::Seconds(30);
   // WatchMetrics: refresh period, coalescing bounds, subscriber limit.
@@ -44,14 +48,15 @@ class AnalyticsModule final : public common::ServiceModule {
   void OnShutdown() override;
 
   MetricsStore& metrics() { return metrics_; }
-  common::EventConsumer& consumer() { return consumer_; }
+  // The first consumer (tests poll it by hand; the others only run after OnReady).
+  common::EventConsumer& consumer() { return *consumers_.front(); }
   MetricsWatcher& watcher() { return watcher_; }
 
  private:
   MetricsStore metrics_;
   MetricsWatcher watcher_;
   AnalyticsGrpcService service_;
-  common::EventConsumer consumer_;
+  std::vector<std::unique_ptr<common::EventConsumer>> consumers_;
   const absl::Duration prune_interval_;
   const absl::Duration keep_facts_;
   absl::Mutex prune_mutex_;

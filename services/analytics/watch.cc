@@ -89,11 +89,34 @@ v1::WatchMetricsResponse UpdateOf(const SentState& sent,
 }
 
 using Rendering = std::shared_ptr<const v1::GetCurrentMetricsResponse>;
-using Message = std::shared_ptr<const v1::WatchMetricsResponse>;
+// A serialized message part shared by many subscribers' writes (no copy per subscriber).
+using Bytes = std::shared_ptr<const std::string>;
+
+// A slice over shared bytes, holding a reference until gRPC is done with it.
+grpc::Slice SharedSlice(const Bytes& bytes) {
+  auto* hold = new Bytes(bytes);
+  return grpc::Slice(
+      const_cast<char*>(bytes->data()), bytes->size(),
+      [](void* held) { delete static_cast<Bytes*>(held); }, hold);
+}
+
+// The message a subscriber writes: the shared part, then its own fields (sequence, ...).
+// Serialized protobuf messages concatenate into their merge, and the shared part sets none of
+// the subscriber's fields.
+grpc::ByteBuffer Compose(const Bytes& shared, const v1::WatchMetricsResponse& own) {
+  const std::string tail = own.SerializeAsString();
+  if (shared == nullptr) {
+    grpc::Slice slice(tail);
+    return grpc::ByteBuffer(&slice, 1);
+  }
+  grpc::Slice slices[2] = {SharedSlice(shared), grpc::Slice(tail)};
+  return grpc::ByteBuffer(slices, 2);
+}
 
 }  // namespace
 
-// One distinct filter: its latest rendering and the updates to it, shared by its subscribers.
+// One distinct filter: its latest rendering and the updates to it, serialized once and shared
+// by its subscribers.
 struct MetricsWatcher::View {
   explicit View(Selection s) : selection(std::move(s)) {}
   const Selection selection;
@@ -101,31 +124,49 @@ struct MetricsWatcher::View {
   absl::Mutex mutex;
   Rendering rendered ABSL_GUARDED_BY(mutex);
   uint64_t version ABSL_GUARDED_BY(mutex) = 0;
-  // The UPDATE from an earlier rendering (by its version) to `rendered`; null when nothing
-  // changed.
-  std::map<uint64_t, Message> updates ABSL_GUARDED_BY(mutex);
+  // The UPDATE from an earlier rendering (by its version) to `rendered`, serialized; null
+  // when nothing changed.
+  std::map<uint64_t, Bytes> updates ABSL_GUARDED_BY(mutex);
+  // The SNAPSHOT of `rendered` (part 0 of 1), serialized on first use.
+  Bytes snapshot ABSL_GUARDED_BY(mutex);
 
   void Set(Rendering rendering, uint64_t new_version) {
     absl::MutexLock lock(&mutex);
     rendered = std::move(rendering);
     version = new_version;
     updates.clear();
+    snapshot = nullptr;
   }
   std::pair<Rendering, uint64_t> Get() {
     absl::MutexLock lock(&mutex);
     return {rendered, version};
   }
+  static Bytes SnapshotOf(const v1::GetCurrentMetricsResponse& rendering) {
+    v1::WatchMetricsResponse message;
+    message.set_kind(v1::WATCH_MESSAGE_KIND_SNAPSHOT);
+    message.set_part(0);
+    message.set_part_count(1);
+    *message.mutable_entities() = rendering.entities();
+    *message.mutable_data_time() = rendering.data_time();
+    return std::make_shared<const std::string>(message.SerializeAsString());
+  }
+  // The snapshot of `rendering` (cached when it is the latest).
+  Bytes SnapshotBytes(const Rendering& rendering) {
+    absl::MutexLock lock(&mutex);
+    if (rendering != rendered) return SnapshotOf(*rendering);
+    if (snapshot == nullptr) snapshot = SnapshotOf(*rendered);
+    return snapshot;
+  }
   // The latest rendering, its version, and the update to it from `from` (null when nothing
   // changed).
-  std::tuple<Rendering, uint64_t, Message> UpdateFrom(uint64_t from_version,
-                                                      const Rendering& from) {
+  std::tuple<Rendering, uint64_t, Bytes> UpdateFrom(uint64_t from_version, const Rendering& from) {
     absl::MutexLock lock(&mutex);
     if (from_version == version || rendered == nullptr) return {rendered, version, nullptr};
     auto [it, inserted] = updates.try_emplace(from_version);
     if (inserted) {
       v1::WatchMetricsResponse update = UpdateOf(StateOf(*from), *rendered);
       if (update.entities_size() > 0 || update.removed_entities_size() > 0) {
-        it->second = std::make_shared<const v1::WatchMetricsResponse>(std::move(update));
+        it->second = std::make_shared<const std::string>(update.SerializeAsString());
       }
     }
     return {rendered, version, it->second};
@@ -134,8 +175,9 @@ struct MetricsWatcher::View {
 
 // One stream: its state, shared by the reactor and the pump. The reactor stays alive while a
 // write is in flight (Finish waits for it), so the pump may start a write after checking
-// `in_flight` and `finishing` under the lock.
-class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<v1::WatchMetricsResponse> {
+// `in_flight` and `finishing` under the lock. Messages go out as bytes: the view's shared
+// serialized part and this stream's own fields.
+class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   Subscriber(MetricsWatcher* watcher, absl::Duration min_interval)
       : watcher_(*watcher), min_interval_(min_interval) {}
@@ -143,23 +185,21 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<v1::WatchMetr
   // Sends the snapshot (first message).
   void Begin(std::shared_ptr<View> view, Rendering rendering, uint64_t version,
              const std::vector<v1::MetricDefinition>& definitions) {
-    absl::ReleasableMutexLock lock(&mutex_);
-    view_ = std::move(view);
-    out_.set_kind(v1::WATCH_MESSAGE_KIND_SNAPSHOT);
-    out_.set_sequence(++sequence_);
-    out_.set_part(0);
-    out_.set_part_count(1);
-    *out_.mutable_entities() = rendering->entities();
-    *out_.mutable_data_time() = rendering->data_time();
-    *out_.mutable_min_interval() = ProtoDuration(min_interval_);
-    for (const v1::MetricDefinition& definition : definitions) {
-      *out_.add_definitions() = definition;
+    {
+      absl::MutexLock lock(&mutex_);
+      view_ = std::move(view);
+      v1::WatchMetricsResponse own;
+      own.set_sequence(++sequence_);
+      *own.mutable_min_interval() = ProtoDuration(min_interval_);
+      for (const v1::MetricDefinition& definition : definitions) {
+        *own.add_definitions() = definition;
+      }
+      out_ = Compose(view_->SnapshotBytes(rendering), own);
+      sent_ = std::move(rendering);
+      sent_version_ = version;
+      in_flight_ = true;
+      write_started_ = absl::Now();
     }
-    sent_ = std::move(rendering);
-    sent_version_ = version;
-    in_flight_ = true;
-    write_started_ = absl::Now();
-    lock.Release();
     StartWrite(&out_);
   }
 
@@ -170,6 +210,7 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<v1::WatchMetr
       absl::MutexLock lock(&mutex_);
       if (view_ == nullptr || in_flight_ || finishing_ || now < next_due_) return;
       auto [rendered, version, update] = view_->UpdateFrom(sent_version_, sent_);
+      v1::WatchMetricsResponse own;
       if (update == nullptr) {
         // Nothing changed for this filter: follow the rendering without a message.
         if (rendered != nullptr) {
@@ -177,18 +218,17 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<v1::WatchMetr
           sent_version_ = version;
         }
         if (now - last_message_ < heartbeat) return;
-        out_.Clear();
-        out_.set_kind(v1::WATCH_MESSAGE_KIND_HEARTBEAT);
-        *out_.mutable_data_time() =
+        own.set_kind(v1::WATCH_MESSAGE_KIND_HEARTBEAT);
+        *own.mutable_data_time() =
             sent_ != nullptr ? sent_->data_time() : common::TimestampFromTime(now);
       } else {
-        out_ = *update;
         sent_ = std::move(rendered);
         sent_version_ = version;
       }
-      out_.set_sequence(++sequence_);
-      out_.set_skipped_updates(static_cast<uint32_t>(skipped_));
-      if (skipped_ > 0) watcher_.skipped_updates_ += skipped_;
+      own.set_sequence(++sequence_);
+      own.set_skipped_updates(static_cast<uint32_t>(skipped_));
+      if (skipped_ > 0) watcher_.skipped_updates_ += static_cast<uint64_t>(skipped_);
+      out_ = Compose(update, own);
       in_flight_ = true;
       write_started_ = now;
     }
@@ -214,6 +254,7 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<v1::WatchMetr
     {
       absl::MutexLock lock(&mutex_);
       in_flight_ = false;
+      out_.Clear();
       ++watcher_.messages_sent_;
       const absl::Time now = absl::Now();
       last_message_ = now;
@@ -249,7 +290,7 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<v1::WatchMetr
   std::shared_ptr<Subscriber> self_;
   absl::Mutex mutex_;
   std::shared_ptr<View> view_ ABSL_GUARDED_BY(mutex_);
-  v1::WatchMetricsResponse out_;  // the message in flight
+  grpc::ByteBuffer out_;  // the message in flight
   Rendering sent_ ABSL_GUARDED_BY(mutex_);
   uint64_t sent_version_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mutex_) = 0;
@@ -424,17 +465,31 @@ void MetricsWatcher::PumpLoop() {
   }
 }
 
-grpc::ServerWriteReactor<v1::WatchMetricsResponse>* MetricsWatcher::Watch(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchMetricsRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* MetricsWatcher::Watch(
+    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* raw_request) {
   // Refusals end the stream at once with their status.
   auto refuse = [](const grpc::Status& status) {
-    class Refusal : public grpc::ServerWriteReactor<v1::WatchMetricsResponse> {
+    class Refusal : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
      public:
       explicit Refusal(const grpc::Status& status) { Finish(status); }
       void OnDone() override { delete this; }
     };
     return new Refusal(status);
   };
+  v1::WatchMetricsRequest parsed;
+  {
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (raw_request != nullptr && raw_request->Dump(&slices).ok()) {
+      for (const grpc::Slice& slice : slices) {
+        bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      }
+    }
+    if (!parsed.ParseFromString(bytes)) {
+      return refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "request: malformed"));
+    }
+  }
+  const v1::WatchMetricsRequest* request = &parsed;
   absl::StatusOr<Selection> selection = ParseFilter(request->filter(), store_.site());
   if (!selection.ok()) return refuse(common::ToGrpcStatus(selection.status()));
   absl::Duration min_interval = options_.default_min_interval;

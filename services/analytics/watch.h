@@ -67,9 +67,11 @@ class MetricsWatcher {
   // Events were applied: recompute soon.
   void Notify();
 
-  // The reactor of one WatchMetrics stream (deletes itself when done).
-  grpc::ServerWriteReactor<v1::WatchMetricsResponse>* Watch(grpc::CallbackServerContext* context,
-                                                            const v1::WatchMetricsRequest* request);
+  // The reactor of one WatchMetrics stream (deletes itself when done); request and messages
+  // as bytes (WatchMetricsRequest, WatchMetricsResponse), so that a message shared by many
+  // subscribers is serialized once.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* request);
 
   int subscribers();
   WatchStats stats();
