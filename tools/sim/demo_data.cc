@@ -238,6 +238,7 @@ class Loader {
 
   absl::StatusOr<DemoCentre> Run() {
     centre_.language = content_.language;
+    centre_.site = options_.site;
     Progress("skills", 0, 1);
     CC_RETURN_IF_ERROR(LoadSkills());
     CC_RETURN_IF_ERROR(LoadTeamsAndOperators());

@@ -311,6 +311,7 @@ TEST_F(DemoDataTest, ARussianCentreLoadsOnceAndIsFoundTheSecondTime) {
 
   const DemoCentre& centre = *first;
   EXPECT_EQ(centre.language, "ru");
+  EXPECT_EQ(centre.site, site_);
   EXPECT_EQ(centre.customers.size(), 200u);
   EXPECT_GE(centre.articles, 30);
   EXPECT_GE(centre.precedents, 30);
