@@ -944,7 +944,8 @@ class Loader {
       settings->set_survey(survey.name());
       settings->set_channel(sv1::SURVEY_CHANNEL_KEYPAD);
       settings->set_sampling_rate(sampling);
-      *settings->mutable_min_talk_time() = Seconds(10);
+      // No minimum talk time: the simulator compresses time, and the surveys service measures
+      // talk time on the wall clock.
       settings->add_excluded_dispositions("wrong_number");
       settings->add_excluded_dispositions("abusive_caller");
       settings->set_include_unidentified_callers(true);
