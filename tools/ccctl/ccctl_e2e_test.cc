@@ -184,6 +184,17 @@ TEST_F(CcctlTest, QueueCreateGetListPageDelete) {
   EXPECT_THAT(got.out, HasSubstr("Продажи"));
   EXPECT_THAT(got.out, HasSubstr("25s"));
 
+  Result updated = Run(
+      {"queues", "update", id, "ring_timeout=40s", "description=Звонки о покупке", "-o", "json"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  const auto changed = ParseJson<calls::v1::Queue>(updated.out);
+  EXPECT_EQ(changed.ring_timeout().seconds(), 40);
+  EXPECT_EQ(changed.description(), "Звонки о покупке");
+  EXPECT_EQ(changed.display_name(), "Продажи");  // not in the mask: kept
+  Result stale = Run({"queues", "update", id, "ring_timeout=50s", "etag=not-the-etag"});
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_THAT(stale.err, HasSubstr("ccctl: ABORTED: "));
+
   // One per page: ccctl follows next_page_token to the end, or stops at --limit.
   Result all = Run({"get", "queues", "--page_size", "1", "-o", "json"});
   ASSERT_EQ(all.exit_code, 0) << all.err;

@@ -236,6 +236,9 @@ TEST(ResourcesTest, EveryResourceResolvesItsMethods) {
     if (!resource.create_method.empty()) {
       EXPECT_NE(resource.method(resource.create_method), nullptr);
     }
+    if (!resource.update_method.empty()) {
+      EXPECT_NE(resource.method(resource.update_method), nullptr);
+    }
     if (!resource.delete_method.empty()) {
       EXPECT_NE(resource.method(resource.delete_method), nullptr);
     }

@@ -97,8 +97,10 @@ Usage:
   ccctl <resource> list [field=value]  every item, following pages (--limit N); field=value
                                        pairs are filters of the list request (site=main)
   ccctl <resource> create [field=value ...] [--set field=value] [-f item.json]
+  ccctl <resource> update <id> field=value ...   change those fields (update_mask = their
+                                       names; etag=... makes it conditional)
   ccctl <resource> delete <id> [force=true]
-  ccctl get|list|create|delete <resource> ...   the same, kubectl's word order
+  ccctl get|list|create|update|delete <resource> ...   the same, kubectl's word order
   ccctl import <resource> file.csv     one item per CSV row; errors as "line N: <reason>"
   ccctl health [--wait 60s]            readiness of every service (exit 1 unless all SERVING)
   ccctl events tail [--from 0|$|<id>|10m] [--duration 30s] [--max_events N]
@@ -119,6 +121,7 @@ any failed import row; 2 a usage error.
 Examples:
   ccctl queues create display_name=Sales strategy=LONGEST_IDLE ring_timeout=20s site=main
   ccctl skills create display_name=English -o name
+  ccctl queues update 0193b7a2-... ring_timeout=30s strategy=ROUND_ROBIN
   ccctl operators create display_name="Anna Petrova" login=anna role=OPERATOR
   ccctl get queues -o json
   ccctl customers list tags=vip --limit 20
@@ -147,6 +150,7 @@ std::string Usage() {
          std::vector<std::pair<std::string, std::string>>{{"get", resource.get_method},
                                                           {"list", resource.list_method},
                                                           {"create", resource.create_method},
+                                                          {"update", resource.update_method},
                                                           {"delete", resource.delete_method}}) {
       if (!method.empty()) absl::StrAppend(&verbs, verbs.empty() ? "" : ", ", verb);
     }
@@ -301,7 +305,8 @@ int Import(const std::vector<std::string>& args) {
 }
 
 bool IsVerb(absl::string_view word) {
-  return word == "get" || word == "list" || word == "create" || word == "delete";
+  return word == "get" || word == "list" || word == "create" || word == "update" ||
+         word == "delete";
 }
 
 int ResourceCommand(const std::vector<std::string>& args, std::vector<std::string> assignments) {
@@ -333,7 +338,10 @@ int ResourceCommand(const std::vector<std::string>& args, std::vector<std::strin
                       .site = absl::GetFlag(FLAGS_site)};
   Clients clients = MakeClients();
   absl::Status status;
-  if (verb == "get" || verb == "delete") {
+  if (verb == "update") {
+    if (ids.size() != 1) return UsageError("update needs one id, then field=value pairs");
+    status = UpdateVerb(clients, *resource, ids[0], options);
+  } else if (verb == "get" || verb == "delete") {
     if (ids.empty()) return UsageError(absl::StrCat(verb, " needs an id"));
     // Several ids: each in turn, stopping at the first error.
     for (const std::string& id : ids) {

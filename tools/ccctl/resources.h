@@ -27,6 +27,8 @@ struct Resource {
   std::string list_method;
   std::string create_method;
   std::string delete_method;
+  // Update<Resource>(item, update_mask): `ccctl <resource> update <id> field=value ...`.
+  std::string update_method;
   // Columns of `-o table`.
   std::vector<Column> columns;
   // The client-streaming bulk method used by `ccctl import` ("" = one create per row), and how

@@ -19,6 +19,7 @@ std::vector<Resource> CustomersResources() {
       .list_method = "ListCustomers",
       .create_method = "CreateCustomer",
       .delete_method = "DeleteCustomer",
+      .update_method = "UpdateCustomer",
       .columns = {{"ID", "id"},
                   {"DISPLAY_NAME", "display_name"},
                   {"PHONES", "phones.number.e164"},

@@ -17,6 +17,7 @@ std::vector<Resource> SurveysResources() {
       .list_method = "ListSurveys",
       .create_method = "CreateSurvey",
       .delete_method = "DeleteSurvey",
+      .update_method = "UpdateSurvey",
       .columns = {{"ID", "id"},
                   {"DISPLAY_NAME", "display_name"},
                   {"STATE", "state"},

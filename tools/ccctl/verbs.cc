@@ -1,5 +1,6 @@
 #include "tools/ccctl/verbs.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -226,6 +227,57 @@ absl::Status CreateVerb(Clients& clients, const Resource& resource, const VerbOp
   std::vector<const Message*> views;
   for (const auto& message : created) views.push_back(message.get());
   PrintMessages(resource, views, options.format, items.size() > 1);
+  return absl::OkStatus();
+}
+
+absl::Status UpdateVerb(Clients& clients, const Resource& resource, const std::string& id,
+                        const VerbOptions& options) {
+  CC_ASSIGN_OR_RETURN(const MethodDescriptor* method,
+                      RequireMethod(resource, resource.update_method, "updated"));
+  const FieldDescriptor* item_field =
+      FieldOfType(*method->input_type(), resource.type(), /*repeated=*/false);
+  const FieldDescriptor* mask_field = method->input_type()->FindFieldByName("update_mask");
+  if (item_field == nullptr || mask_field == nullptr) {
+    return absl::InternalError(absl::StrCat(method->full_name(), " takes no field mask"));
+  }
+  if (options.assignments.empty()) {
+    return absl::InvalidArgumentError("update needs field=value pairs to change");
+  }
+  auto request = NewMessage(*method->input_type());
+  Message& item = *request->GetReflection()->MutableMessage(request.get(), item_field);
+  std::vector<std::string> mask;
+  for (const std::string& assignment : options.assignments) {
+    const std::string field = assignment.substr(0, assignment.find_first_of("=."));
+    const FieldDescriptor* on_item = resource.type().FindFieldByName(field);
+    if (on_item == nullptr) {
+      for (int i = 0; i < resource.type().field_count(); ++i) {
+        if (resource.type().field(i)->json_name() == field) on_item = resource.type().field(i);
+      }
+    }
+    if (on_item == nullptr && method->input_type()->FindFieldByName(field) != nullptr) {
+      CC_RETURN_IF_ERROR(ApplyAssignment(*request, assignment));
+      continue;
+    }
+    CC_RETURN_IF_ERROR(ApplyAssignment(item, assignment));
+    // The etag makes the update conditional; it is not a field to change.
+    if (on_item != nullptr && on_item->name() != "etag" &&
+        std::find(mask.begin(), mask.end(), on_item->name()) == mask.end()) {
+      mask.push_back(on_item->name());
+    }
+  }
+  if (mask.empty()) {
+    // An empty mask could mean "every field" to a service: never send one.
+    return absl::InvalidArgumentError("update needs at least one field of the item to change");
+  }
+  SetStringIfPresent(item, "name", resource.FullName(id));
+  Message* update_mask = request->GetReflection()->MutableMessage(request.get(), mask_field);
+  const FieldDescriptor* paths = update_mask->GetDescriptor()->FindFieldByName("paths");
+  for (const std::string& path : mask)
+    update_mask->GetReflection()->AddString(update_mask, paths, path);
+  SetRequestId(*request);
+  auto response = NewMessage(*method->output_type());
+  CC_RETURN_IF_ERROR(clients.Unary(resource.service, *method, *request, *response));
+  PrintMessages(resource, {response.get()}, options.format, false);
   return absl::OkStatus();
 }
 

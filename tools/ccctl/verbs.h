@@ -30,6 +30,11 @@ absl::Status GetVerb(Clients& clients, const Resource& resource, const std::stri
                      const VerbOptions& options);
 absl::Status ListVerb(Clients& clients, const Resource& resource, const VerbOptions& options);
 absl::Status CreateVerb(Clients& clients, const Resource& resource, const VerbOptions& options);
+// Sends the assignments as an update: the item named `id` with the assigned fields, and an
+// update_mask of their top-level field names. An assignment of a field the item lacks goes to
+// the request (etag=..., change_note=...).
+absl::Status UpdateVerb(Clients& clients, const Resource& resource, const std::string& id,
+                        const VerbOptions& options);
 absl::Status DeleteVerb(Clients& clients, const Resource& resource, const std::string& id,
                         const VerbOptions& options);
 
