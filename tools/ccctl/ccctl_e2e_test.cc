@@ -420,7 +420,7 @@ TEST_F(CcctlTest, DirectoryImportThroughTheBulkStream) {
 
 TEST_F(CcctlTest, HealthAndAServiceThatIsDown) {
   // Analytics does not run in this test.
-  Result health = Run({"health", "--timeout", "500ms", "-o", "json"});
+  Result health = Run({"health", "--timeout", "2s", "-o", "json"});
   EXPECT_EQ(health.exit_code, 1);
   EXPECT_EQ(std::count(health.out.begin(), health.out.end(), '{'), 5);
   EXPECT_THAT(health.out, HasSubstr("\"service\":\"analytics\""));
