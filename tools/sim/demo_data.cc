@@ -1071,6 +1071,14 @@ class Loader {
         }
       }
       card->set_time_zone(city->time_zone);
+      // Callable at any hour: the simulator plays a day in minutes of the wall clock, which the
+      // services' calling windows read, so the default 09:00-21:00 would stop a run at night.
+      for (int day = 1; day <= 7; ++day) {
+        auto* window = card->mutable_calling_window()->add_windows();
+        window->set_day(static_cast<commonv1::DayOfWeek>(day));
+        window->set_start_minute(0);
+        window->set_end_minute(24 * 60);
+      }
       card->set_preferred_language(Chance(rng, 0.03) ? content_.second_language
                                                      : content_.language);
       // Phones: mostly a mobile first, sometimes a home or work number as well.

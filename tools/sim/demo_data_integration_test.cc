@@ -33,6 +33,7 @@
 #include "contactcentre/surveys/v1/campaign_service.grpc.pb.h"
 #include "contactcentre/surveys/v1/quality_service.grpc.pb.h"
 #include "contactcentre/surveys/v1/survey_service.grpc.pb.h"
+#include "google/protobuf/util/time_util.h"
 #include "tools/sim/demo_data.h"
 
 namespace contactcentre::sim {
@@ -445,6 +446,19 @@ TEST_F(DemoDataTest, ARussianCentreLoadsOnceAndIsFoundTheSecondTime) {
   }
   EXPECT_GE(vips, 1);
   EXPECT_GE(abusive, 1);
+
+  // The payment-reminder run may call a customer at any hour (the simulator compresses days).
+  for (int hour : {3, 12, 23}) {
+    custv1::CheckContactPermissionRequest check;
+    check.set_customer(centre.customers[1].name);
+    check.set_purpose(custv1::CONTACT_PURPOSE_OUTBOUND_CALL);
+    *check.mutable_check_time() =
+        google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(
+            absl::FromCivil(absl::CivilHour(2026, 11, 28, hour), absl::UTCTimeZone())));
+    custv1::ContactPermission permission;
+    ASSERT_TRUE(customers_->CheckContactPermission(Context().get(), check, &permission).ok());
+    EXPECT_TRUE(permission.allowed()) << "at " << hour << ":00 UTC";
+  }
 
   ExpectSearchesFindArticles(centre);
 
