@@ -339,11 +339,9 @@ TEST_F(CcctlTest, ImportCustomersReportsTheBadRowAndTheGoodRowsAreFound) {
   EXPECT_THAT(queue_import.out, HasSubstr("2 rows, 1 created"));
 }
 
-// Rows with phone numbers and external ids (the keys an import matches cards by). Disabled:
-// since commit 8d2939b ("Customers import: match a message's keys in one indexed statement")
-// cc-customers answers every such import stream with INTERNAL "database error: Expected 0
-// row(s) of data from query , got 1." Enable once ImportCustomers accepts them again.
-TEST_F(CcctlTest, DISABLED_ImportCustomersWithPhonesAndExternalIds) {
+// Rows with phone numbers and external ids, the keys an import matches cards by (numbers as
+// people type them, normalised by the service).
+TEST_F(CcctlTest, ImportCustomersWithPhonesAndExternalIds) {
   const std::string csv = WriteFile("keyed.csv",
                                     "display_name,phones,external_id\n"
                                     "Keyed One,8 (495) 123-45-67,imp-1\n"
