@@ -1,6 +1,7 @@
 #include "services/analytics/watch.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -198,17 +199,27 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
       sent_ = std::move(rendering);
       sent_version_ = version;
       in_flight_ = true;
+      due_micros_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
       write_started_ = absl::Now();
     }
     StartWrite(&out_);
   }
 
+  // Whether Pump may have work, from lock-free hints: no write in flight, min_interval passed,
+  // and the views were rendered since the last look or a heartbeat is due.
+  bool MaybeDue(int64_t now_micros, uint64_t generation, int64_t heartbeat_micros) const {
+    if (now_micros < due_micros_.load(std::memory_order_relaxed)) return false;
+    return checked_generation_.load(std::memory_order_relaxed) != generation ||
+           now_micros >= last_message_micros_.load(std::memory_order_relaxed) + heartbeat_micros;
+  }
+
   // Called by the pump: starts a write when the previous one is done, min_interval has passed
   // and there is something to send (changes, or a heartbeat).
-  void Pump(absl::Time now, absl::Duration heartbeat) {
+  void Pump(absl::Time now, absl::Duration heartbeat, uint64_t generation) {
     {
       absl::MutexLock lock(&mutex_);
       if (view_ == nullptr || in_flight_ || finishing_ || now < next_due_) return;
+      checked_generation_.store(generation, std::memory_order_relaxed);
       auto [rendered, version, update] = view_->UpdateFrom(sent_version_, sent_);
       v1::WatchMetricsResponse own;
       if (update == nullptr) {
@@ -230,6 +241,7 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
       if (skipped_ > 0) watcher_.skipped_updates_ += static_cast<uint64_t>(skipped_);
       out_ = Compose(update, own);
       in_flight_ = true;
+      due_micros_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
       write_started_ = now;
     }
     StartWrite(&out_);
@@ -262,6 +274,8 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
       // what they would have carried.
       skipped_ = (now - write_started_) / min_interval_;
       next_due_ = now + min_interval_ - std::min(min_interval_, now - write_started_);
+      last_message_micros_.store(absl::ToUnixMicros(now), std::memory_order_relaxed);
+      due_micros_.store(absl::ToUnixMicros(next_due_), std::memory_order_relaxed);
       if (!ok && !finishing_) {
         finishing_ = true;  // the client went away
         end_status_ = grpc::Status::OK;
@@ -301,6 +315,10 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
   absl::Time last_message_ ABSL_GUARDED_BY(mutex_) = absl::Now();
   absl::Time next_due_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
   int64_t skipped_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Lock-free hints for the pump (the truth is under mutex_).
+  std::atomic<int64_t> due_micros_{0};
+  std::atomic<int64_t> last_message_micros_{absl::ToUnixMicros(absl::Now())};
+  std::atomic<uint64_t> checked_generation_{0};
 };
 
 MetricsWatcher::MetricsWatcher(MetricsStore* store, WatchOptions options)
@@ -403,6 +421,7 @@ void MetricsWatcher::RenderViews(const Latest& latest) {
                   store_.Render(*latest.counts, view->selection, false)),
               latest.version);
   }
+  ++generation_;
 }
 
 void MetricsWatcher::RefreshLoop() {
@@ -446,21 +465,27 @@ void MetricsWatcher::RefreshLoop() {
 }
 
 void MetricsWatcher::PumpLoop() {
-  std::vector<std::shared_ptr<Subscriber>> open;
+  std::vector<std::shared_ptr<Subscriber>> due;
+  const int64_t heartbeat_micros = absl::ToInt64Microseconds(options_.heartbeat_interval);
   for (;;) {
     {
       absl::MutexLock lock(&mutex_);
       if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pump_tick)) return;
     }
-    open.clear();
+    // Only the subscribers that may have work (hints without their locks), served outside the
+    // list's lock.
+    due.clear();
+    const absl::Time now = absl::Now();
+    const int64_t now_micros = absl::ToUnixMicros(now);
+    const uint64_t generation = generation_.load();
     {
       absl::MutexLock lock(&subscribers_mutex_);
-      open.reserve(subscribers_.size());
-      for (const auto& [unused, subscriber] : subscribers_) open.push_back(subscriber);
+      for (const auto& [raw, subscriber] : subscribers_) {
+        if (raw->MaybeDue(now_micros, generation, heartbeat_micros)) due.push_back(subscriber);
+      }
     }
-    const absl::Time now = absl::Now();
-    for (const std::shared_ptr<Subscriber>& subscriber : open) {
-      subscriber->Pump(now, options_.heartbeat_interval);
+    for (const std::shared_ptr<Subscriber>& subscriber : due) {
+      subscriber->Pump(now, options_.heartbeat_interval, generation);
     }
   }
 }

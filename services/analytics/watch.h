@@ -111,6 +111,8 @@ class MetricsWatcher {
   std::map<Subscriber*, std::shared_ptr<Subscriber>> subscribers_
       ABSL_GUARDED_BY(subscribers_mutex_);
   std::atomic<uint64_t> messages_sent_{0};
+  // Incremented after every rendering of the views.
+  std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> skipped_updates_{0};
 
   std::thread refresher_;
