@@ -640,10 +640,19 @@ void WriteOperator(pqxx::work& txn, const std::string& id, const v1::Operator& o
   }
 }
 
-void WriteTeamSupervisors(pqxx::work& txn, const std::string& id, const v1::Team& team) {
-  txn.exec_params("DELETE FROM team_supervisors WHERE team_id = $1::uuid", id);
+// Replaces the team's supervisors; the routing of the old and the new ones changes (it lists
+// the teams an operator supervises, whose help requests their desktop follows).
+void WriteTeamSupervisors(pqxx::work& txn, const std::string& id, const v1::Team& team,
+                          std::set<std::pair<int, std::string>>& keys) {
+  for (const pqxx::row& row :
+       txn.exec_params("DELETE FROM team_supervisors WHERE team_id = $1::uuid "
+                       "RETURNING operator_id::text",
+                       id)) {
+    keys.emplace(kOperatorKind, row[0].as<std::string>());
+  }
   std::vector<std::string> ids;
   for (const std::string& name : team.supervisors()) ids.push_back(IdOf(name));
+  for (const std::string& supervisor : ids) keys.emplace(kOperatorKind, supervisor);
   txn.exec_params(
       "INSERT INTO team_supervisors (team_id, operator_id, position) "
       "SELECT $1::uuid, u.operator_id, u.position - 1 "
@@ -800,6 +809,13 @@ std::vector<OperatorRouting> LoadOperatorRoutings(pqxx::transaction_base& txn,
     sites.insert(routing.site);
   }
   for (OperatorRouting& routing : routings) by_id[routing.operator_id] = &routing;
+
+  for (const pqxx::row& row :
+       txn.exec_params("SELECT operator_id::text, team_id::text FROM team_supervisors "
+                       "WHERE operator_id = ANY($1::uuid[]) ORDER BY operator_id, team_id",
+                       id_array)) {
+    by_id[row[0].as<std::string>()]->supervised_team_ids.push_back(row[1].as<std::string>());
+  }
 
   std::map<std::string, std::map<std::string, int>> skills;  // operator -> skill -> level
   for (const pqxx::row& row :
@@ -1279,7 +1295,7 @@ absl::Status AdminStore::DeleteSkill(const v1::DeleteSkillRequest& request) {
 absl::StatusOr<v1::Team> AdminStore::CreateTeam(const v1::CreateTeamRequest& request) {
   v1::Team team = request.team();
   CC_RETURN_IF_ERROR(NormalizeTeam(team, "team"));
-  auto change = [&](pqxx::work& txn, RoutingKeys&) -> absl::StatusOr<v1::Team> {
+  auto change = [&](pqxx::work& txn, RoutingKeys& keys) -> absl::StatusOr<v1::Team> {
     const std::string id = common::NewId();
     CC_RETURN_IF_ERROR(CheckTeamNameFree(txn, team, id, "team"));
     CC_RETURN_IF_ERROR(CheckSupervisors(txn, team, "team"));
@@ -1288,7 +1304,7 @@ absl::StatusOr<v1::Team> AdminStore::CreateTeam(const v1::CreateTeamRequest& req
                                  "1, ",
                                  MicrosParam(4), ", ", MicrosParam(4), ")"),
                     id, team.site(), team.display_name(), NowMicros());
-    WriteTeamSupervisors(txn, id, team);
+    WriteTeamSupervisors(txn, id, team, keys);
     return LoadTeam(txn, id, false);
   };
   return Mutate<v1::Team>("CreateTeam", request, request.request_id(), change);
@@ -1339,7 +1355,7 @@ absl::StatusOr<v1::Team> AdminStore::UpdateTeam(const v1::UpdateTeamRequest& req
   CC_ASSIGN_OR_RETURN(std::string id, ParseResourceId(request.team().name(), kTeams, "team.name"));
   CC_ASSIGN_OR_RETURN(std::vector<std::string> paths,
                       UpdatePaths(request.update_mask(), TeamMaskRules(), *v1::Team::descriptor()));
-  auto change = [&](pqxx::work& txn, RoutingKeys&) -> absl::StatusOr<v1::Team> {
+  auto change = [&](pqxx::work& txn, RoutingKeys& keys) -> absl::StatusOr<v1::Team> {
     CC_ASSIGN_OR_RETURN(v1::Team team, LoadTeam(txn, id, true));
     CC_RETURN_IF_ERROR(CheckEtag(request.team().etag(), team.etag(), request.team().name()));
     ApplyPaths(request.team(), paths, team);
@@ -1350,8 +1366,7 @@ absl::StatusOr<v1::Team> AdminStore::UpdateTeam(const v1::UpdateTeamRequest& req
                                  "update_time = ",
                                  MicrosParam(3), " WHERE id = $1::uuid"),
                     id, team.display_name(), NowMicros());
-    WriteTeamSupervisors(txn, id, team);
-    // Teams are not part of routing (operators carry their team id, which is unchanged).
+    WriteTeamSupervisors(txn, id, team, keys);
     return LoadTeam(txn, id, false);
   };
   return Mutate<v1::Team>("UpdateTeam", request, request.request_id(), change);
@@ -1359,9 +1374,13 @@ absl::StatusOr<v1::Team> AdminStore::UpdateTeam(const v1::UpdateTeamRequest& req
 
 absl::Status AdminStore::DeleteTeam(const v1::DeleteTeamRequest& request) {
   CC_ASSIGN_OR_RETURN(std::string id, ParseResourceId(request.name(), kTeams, "name"));
-  auto change = [&](pqxx::work& txn, RoutingKeys&) -> absl::StatusOr<google::protobuf::Empty> {
+  auto change = [&](pqxx::work& txn, RoutingKeys& keys) -> absl::StatusOr<google::protobuf::Empty> {
     CC_ASSIGN_OR_RETURN(v1::Team team, LoadTeam(txn, id, true));
     CC_RETURN_IF_ERROR(CheckEtag(request.etag(), team.etag(), request.name()));
+    // Its supervisors no longer supervise it.
+    for (const std::string& supervisor : team.supervisors()) {
+      keys.emplace(kOperatorKind, IdOf(supervisor));
+    }
     pqxx::result members = txn.exec_params(
         "SELECT count(*), min(id::text) FROM operators WHERE team_id = $1::uuid "
         "AND delete_time IS NULL",

@@ -895,6 +895,16 @@ TEST_F(CallsTest, HelpRequestsReachSupervisorsAndAreAnswered) {
   auto op = *scenario().CreateOperator("Helped", [&](v1::Operator& o) { o.set_team(team.name()); });
   ASSERT_TRUE(scenario().AddMember(queue, op).ok());
   ASSERT_TRUE(scenario().LogIn(op).ok());
+  // The supervisor's desktop (on the other replica) follows the team's help requests; another
+  // supervisor's does not.
+  auto outsider = *scenario().CreateOperator(
+      "Other supervisor", [](v1::Operator& o) { o.set_role(v1::OPERATOR_ROLE_SUPERVISOR); });
+  absl::StatusOr<v1::OperatorPresence> supervisor_login = scenario().LogIn(supervisor, 1);
+  absl::StatusOr<v1::OperatorPresence> outsider_login = scenario().LogIn(outsider, 1);
+  ASSERT_TRUE(supervisor_login.ok()) << supervisor_login.status();
+  ASSERT_TRUE(outsider_login.ok()) << outsider_login.status();
+  OperatorDesktop supervisor_desktop(calls(1), supervisor.name(), supervisor_login->session_id());
+  OperatorDesktop outsider_desktop(calls(1), outsider.name(), outsider_login->session_id());
   const v1::Call call = Offer(queue);
   ASSERT_TRUE(Accept(call).ok());
   ASSERT_TRUE(Connect(call).ok());
@@ -908,6 +918,11 @@ TEST_F(CallsTest, HelpRequestsReachSupervisorsAndAreAnswered) {
   ASSERT_TRUE(help.ok()) << help.status();
   EXPECT_EQ(help->team(), team.name());
   EXPECT_EQ(help->state(), v1::HELP_REQUEST_STATE_OPEN);
+  auto is_this_help = [&](const v1::OperatorEvent& event) {
+    return event.has_help_request_updated() && event.help_request_updated().name() == help->name();
+  };
+  EXPECT_TRUE(supervisor_desktop.WaitFor(is_this_help).has_value())
+      << "the team's supervisor was not told of the help request";
 
   v1::ListHelpRequestsRequest list;
   list.set_site(*site_);
@@ -937,6 +952,15 @@ TEST_F(CallsTest, HelpRequestsReachSupervisorsAndAreAnswered) {
   // Only a supervisor answers.
   answer.set_supervisor(op.name());
   EXPECT_FALSE(Rpc(calls(0), &Stub::AnswerHelpRequest, answer).ok());
+  // The answer reached the supervisor's desktop too; a supervisor of no team of the operator
+  // was told nothing.
+  EXPECT_TRUE(supervisor_desktop
+                  .WaitFor([&](const v1::OperatorEvent& event) {
+                    return is_this_help(event) &&
+                           event.help_request_updated().state() != v1::HELP_REQUEST_STATE_OPEN;
+                  })
+                  .has_value());
+  EXPECT_FALSE(outsider_desktop.WaitFor(is_this_help).has_value());
 }
 
 TEST_F(CallsTest, SupervisorsWatchOperatorsAndQueuesLive) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/pg_util.h"
 #include "common/status.h"
@@ -145,6 +146,10 @@ class OperatorEventsStream final : public QueuedStream<v1::OperatorEvent> {
       return;
     }
     session_ = request.session_id();
+    // A supervisor's desktop also follows the help requests of their team.
+    if (auto teams = views_->state().SupervisedTeams(operator_id_); teams.ok()) {
+      supervised_teams_ = *std::move(teams);
+    }
     Begin({Snapshot(*presence)});
   }
 
@@ -197,7 +202,8 @@ class OperatorEventsStream final : public QueuedStream<v1::OperatorEvent> {
     }
     if (kind.rfind("help_", 0) == 0) {
       const v1::HelpRequest help = HelpRequestFromSnapshot(Field(change.fields, "help"), snap);
-      if (op == operator_id_) {
+      if (op == operator_id_ || std::find(supervised_teams_.begin(), supervised_teams_.end(),
+                                          help.team()) != supervised_teams_.end()) {
         *event.mutable_help_request_updated() = help;
         Deliver(std::move(event));
       }
@@ -246,6 +252,7 @@ class OperatorEventsStream final : public QueuedStream<v1::OperatorEvent> {
 
   const std::string operator_id_;
   std::string session_;
+  std::vector<std::string> supervised_teams_;  // "teams/{id}", read when the stream opens
 };
 
 absl::Duration UpdateInterval(const google::protobuf::Duration& requested) {
@@ -416,6 +423,20 @@ absl::StatusOr<v1::OperatorPresence> LiveState::Presence(absl::string_view opera
     return absl::NotFoundError(absl::StrCat("operator operators/", operator_id, " does not exist"));
   }
   return PresenceFromSnapshot(operator_id, snap);
+}
+
+absl::StatusOr<std::vector<std::string>> LiveState::SupervisedTeams(
+    absl::string_view operator_id) const {
+  CC_ASSIGN_OR_RETURN(google::protobuf::Struct snap, router_->Read("op", operator_id));
+  std::vector<std::string> teams;
+  for (absl::string_view team : absl::StrSplit(Field(snap, "supervises"), ',', absl::SkipEmpty())) {
+    teams.push_back(TeamName(team));
+  }
+  const std::string role = Field(snap, "role");
+  if ((role == "SUPERVISOR" || role == "ADMIN") && !Field(snap, "team").empty()) {
+    teams.push_back(TeamName(Field(snap, "team")));
+  }
+  return teams;
 }
 
 absl::StatusOr<v1::Call> LiveState::LiveCall(absl::string_view call_id) const {

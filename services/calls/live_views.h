@@ -33,6 +33,9 @@ class LiveState {
  public:
   explicit LiveState(const Router* router) : router_(router) {}
   absl::StatusOr<v1::OperatorPresence> Presence(absl::string_view operator_id) const;
+  // "teams/{id}" of the teams whose help requests the operator's desktop follows: those whose
+  // supervisors list them, and their own team when their role is SUPERVISOR or ADMIN.
+  absl::StatusOr<std::vector<std::string>> SupervisedTeams(absl::string_view operator_id) const;
   absl::StatusOr<v1::Call> LiveCall(absl::string_view call_id) const;
   // The queue's live status with up to `head` waiting calls; NOT_FOUND for an unknown queue.
   absl::StatusOr<v1::QueueStatus> QueueStatus(absl::string_view queue_id, int head) const;

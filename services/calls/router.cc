@@ -150,7 +150,8 @@ absl::Status RedisRoutingConfigWriter::WriteOperator(const OperatorRouting& rout
       .Set("disabled", routing.disabled)
       .Set("deleted", routing.deleted)
       .Set("queues", absl::StrCat("[", absl::StrJoin(memberships, ","), "]"))
-      .Set("deesc", absl::StrCat("[", absl::StrJoin(deesc, ","), "]"));
+      .Set("deesc", absl::StrCat("[", absl::StrJoin(deesc, ","), "]"))
+      .Set("supervises", absl::StrJoin(routing.supervised_team_ids, ","));
   return Router(redis_, routing.site).Run(Script::kConfigureOperator, args).status();
 }
 

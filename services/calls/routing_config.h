@@ -37,6 +37,8 @@ struct OperatorRouting {
   // Queues whose de-escalation skill the operator has at the queue's minimum level: they may
   // take that queue's abusive callers.
   std::vector<std::string> de_escalation_queues;
+  // Teams whose supervisors list the operator: their desktops follow those teams' help requests.
+  std::vector<std::string> supervised_team_ids;
 };
 
 struct QueueRouting {

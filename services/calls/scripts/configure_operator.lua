@@ -2,7 +2,8 @@
 -- presence consistent: an available operator moves between the queues' available sets at
 -- once; a disabled or deleted operator who is not busy is logged out.
 -- ARGV[1]: {op, team, site, display, endpoint, role, disabled, deleted, queues (JSON text:
---           [{q, tier, penalty, level, ord, paused}]), deesc (JSON text: [queue ids])}
+--           [{q, tier, penalty, level, ord, paused}]), deesc (JSON text: [queue ids]),
+--           supervises (team ids the operator supervises, comma-separated)}
 -- Returns: {op, snap}
 local op_id = A.op
 redis.call('SADD', key('operators'), op_id)
@@ -16,7 +17,7 @@ for _, q in ipairs(decode(op.deesc, {})) do redis.call('SREM', queue_deesc(q), o
 hset(op_key(op_id), {team = A.team, site = A.site, display = A.display,
                      endpoint = A.endpoint or '', role = A.role or 'OPERATOR',
                      disabled = (A.disabled or A.deleted) and 1 or 0,
-                     queues = A.queues, deesc = A.deesc})
+                     queues = A.queues, deesc = A.deesc, supervises = A.supervises or ''})
 op = hgetall(op_key(op_id))
 for _, q in ipairs(decode(op.deesc, {})) do redis.call('SADD', queue_deesc(q), op_id) end
 if was_staffed then set_staffed(op_id, op, true) end
