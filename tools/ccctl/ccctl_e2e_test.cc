@@ -392,10 +392,15 @@ TEST_F(CcctlTest, EventsTailFollowsTheStreamAndStopsOnCtrlC) {
   EXPECT_EQ(tail.WaitForExit(absl::Seconds(5)), std::optional<int>(0));
 
   // Table lines from the beginning of the stream, bounded by --max_events.
-  Result replay = Run({"events", "tail", "--from", "0", "--max_events", "1", "--duration", "10s"});
+  Result replay = Run({"events", "tail", "--from", "0", "--types", "customer_created",
+                       "--max_events", "1", "--duration", "10s"});
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
   EXPECT_EQ(std::count(replay.out.begin(), replay.out.end(), '\n'), 1);
-  EXPECT_THAT(replay.out, HasSubstr("services/customers"));
+  EXPECT_THAT(replay.out, HasSubstr("customer_created  services/customers  {"));
+  Result none =
+      Run({"events", "tail", "--from", "0", "--types", "call_offered", "--duration", "1s"});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out, "");
 }
 
 TEST_F(CcctlTest, DirectoryImportThroughTheBulkStream) {

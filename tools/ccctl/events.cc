@@ -1,5 +1,7 @@
 #include "tools/ccctl/events.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -105,6 +107,11 @@ absl::StatusOr<int64_t> TailEvents(const TailOptions& options, const std::atomic
           line = absl::StrCat("{\"streamId\":\"", last_id, "\",\"undecodable\":true}");
         }
       } else {
+        if (!options.types.empty() &&
+            std::find(options.types.begin(), options.types.end(), common::EventTypeName(event)) ==
+                options.types.end()) {
+          continue;
+        }
         line = FormatEvent(last_id, event, options.format);
       }
       std::fprintf(out, "%s\n", line.c_str());

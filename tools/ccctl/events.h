@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -26,6 +27,8 @@ struct TailOptions {
   // Stop after this long (0: until stopped) or after this many events (0: no limit).
   absl::Duration duration = absl::ZeroDuration();
   int64_t max_events = 0;
+  // Only events of these payload types ("customer_created"); empty: all.
+  std::vector<std::string> types;
 };
 
 // The exclusive stream id to read after, for --from; "$" is resolved by the caller.

@@ -61,6 +61,8 @@ ABSL_FLAG(std::string, from, "$",
           "duration such as 10m (the last ten minutes)");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
           "events tail: stop after this long (0: until Ctrl-C)");
+ABSL_FLAG(std::vector<std::string>, types, {},
+          "events tail: only these payload types, comma-separated (customer_created,call_offered)");
 ABSL_FLAG(int64_t, max_events, 0, "events tail: stop after this many events (0: no limit)");
 ABSL_FLAG(std::string, postgres, "",
           "migrate: libpq connection string without dbname (dbname=cc_<service> is appended); "
@@ -103,7 +105,8 @@ Usage:
   ccctl get|list|create|update|delete <resource> ...   the same, kubectl's word order
   ccctl import <resource> file.csv     one item per CSV row; errors as "line N: <reason>"
   ccctl health [--wait 60s]            readiness of every service (exit 1 unless all SERVING)
-  ccctl events tail [--from 0|$|<id>|10m] [--duration 30s] [--max_events N]
+  ccctl events tail [--from 0|$|<id>|10m] [--types call_offered,...] [--duration 30s]
+                   [--max_events N]
   ccctl migrate [--services calls,customers]   apply every service's database migrations
 
 Output: -o table (default; aligned columns), -o json (protobuf JSON mapping: one object for
@@ -235,6 +238,7 @@ int Events(const std::vector<std::string>& args) {
   options.format = *format;
   options.duration = absl::GetFlag(FLAGS_duration);
   options.max_events = absl::GetFlag(FLAGS_max_events);
+  options.types = absl::GetFlag(FLAGS_types);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   absl::StatusOr<int64_t> printed = TailEvents(options, g_stop, stdout);
