@@ -122,10 +122,13 @@ Exit status: 0 success; 1 an error from a service (printed as "ccctl: <CODE>: <m
 any failed import row; 2 a usage error.
 
 Examples:
-  ccctl queues create display_name=Sales strategy=LONGEST_IDLE ring_timeout=20s site=main
+  ccctl queues create display_name=Sales strategy=LONGEST_IDLE ring_timeout=20s \
+      disposition_codes='[{"code":"resolved","label":"Resolved"}]' -o name
   ccctl skills create display_name=English -o name
   ccctl queues update 0193b7a2-... ring_timeout=30s strategy=ROUND_ROBIN
-  ccctl operators create display_name="Anna Petrova" login=anna role=OPERATOR
+  ccctl operators create display_name="Anna Petrova" login=anna role=OPERATOR \
+      endpoint=sip:anna@pbx.example skills='[{"skill":"skills/0193...","level":5}]'
+  ccctl memberships create parent=queues/0193... operator=operators/0193... tier=1
   ccctl get queues -o json
   ccctl customers list tags=vip --limit 20
   ccctl customers get 0193b7a2-5c1e-7000-8000-000000000001 -o json
