@@ -233,6 +233,27 @@ TEST_F(CcctlTest, OperatorLifecycleAndErrors) {
   ASSERT_EQ(got.exit_code, 0) << got.err;
   EXPECT_EQ(ParseJson<calls::v1::Operator>(got.out).name(), op.name());
 
+  // Operators from CSV, skills as name:level.
+  Result skill = Run({"skills", "create", "display_name=Тарифы", "-o", "name"});
+  ASSERT_EQ(skill.exit_code, 0) << skill.err;
+  const std::string skill_name(absl::StripSuffix(skill.out, "\n"));
+  const std::string csv =
+      WriteFile("operators.csv", absl::StrCat("display_name,login,role,endpoint,skills,languages\n",
+                                              "Ольга,olga,OPERATOR,sip:olga@pbx,", skill_name,
+                                              ":7,ru\n", "Без телефона,nophone,OPERATOR,,,\n"));
+  Result imported = Run({"import", "operators", csv});
+  EXPECT_EQ(imported.exit_code, 1);
+  EXPECT_THAT(imported.err, HasSubstr("line 3: INVALID_ARGUMENT: "));
+  EXPECT_THAT(imported.out, HasSubstr("2 rows, 1 created"));
+  Result olga = Run({"operators", "list", "query=olga", "-o", "json"});
+  ASSERT_EQ(olga.exit_code, 0) << olga.err;
+  const auto olgas =
+      ParseJson<calls::v1::ListOperatorsResponse>(absl::StrCat("{\"operators\":", olga.out, "}"));
+  ASSERT_EQ(olgas.operators_size(), 1);
+  ASSERT_EQ(olgas.operators(0).skills_size(), 1);
+  EXPECT_EQ(olgas.operators(0).skills(0).skill(), skill_name);
+  EXPECT_EQ(olgas.operators(0).skills(0).level(), 7);
+
   Result deleted = Run({"delete", "operator", op.name()});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
 

@@ -139,6 +139,13 @@ TEST(FieldsTest, JsonMapsAndErrors) {
       SetFieldByPath(op, "skills", R"([{"skill":"skills/x","level":5},{"skill":"skills/y"}])")
           .ok());
   ASSERT_TRUE(SetFieldByPath(op, "languages", "ru;en").ok());
+  calls::v1::Operator shorthand;
+  ASSERT_TRUE(SetFieldByPath(shorthand, "skills", "skills/a:7; skills/b").ok());
+  ASSERT_EQ(shorthand.skills_size(), 2);
+  EXPECT_EQ(shorthand.skills(0).skill(), "skills/a");
+  EXPECT_EQ(shorthand.skills(0).level(), 7);
+  EXPECT_EQ(shorthand.skills(1).skill(), "skills/b");
+  EXPECT_EQ(shorthand.skills(1).level(), 0);
   EXPECT_EQ(op.skills_size(), 2);
   EXPECT_EQ(op.skills(0).level(), 5);
   EXPECT_THAT(op.languages(), ElementsAre("ru", "en"));

@@ -207,9 +207,26 @@ absl::Status SetPath(Message& message, const std::vector<absl::string_view>& seg
   }
   if (is_message) {
     if (field->is_repeated()) {
+      const Descriptor& type = *field->message_type();
+      const bool pair = type.field_count() >= 2 &&
+                        type.field(0)->type() == FieldDescriptor::TYPE_STRING &&
+                        type.field(1)->cpp_type() == FieldDescriptor::CPPTYPE_INT32;
       for (const std::string& item : ListItems(value)) {
-        CC_RETURN_IF_ERROR(
-            MergeJson(message, *field, absl::StrCat("[", JsonString(item), "]"), path));
+        std::string json = JsonString(item);
+        if (pair) {
+          // "name:number" for messages like SkillLevel {skill, level}: "skills/x:5".
+          const size_t colon = item.rfind(':');
+          int32_t number = 0;
+          if (colon != std::string::npos &&
+              absl::SimpleAtoi(absl::string_view(item).substr(colon + 1), &number)) {
+            json = absl::StrCat("{", JsonString(type.field(0)->json_name()), ":",
+                                JsonString(item.substr(0, colon)), ",",
+                                JsonString(type.field(1)->json_name()), ":", number, "}");
+          } else {
+            json = absl::StrCat("{", JsonString(type.field(0)->json_name()), ":", json, "}");
+          }
+        }
+        CC_RETURN_IF_ERROR(MergeJson(message, *field, absl::StrCat("[", json, "]"), path));
       }
       return absl::OkStatus();
     }

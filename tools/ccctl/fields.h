@@ -18,6 +18,8 @@ namespace contactcentre::ccctl {
 //   a repeated message met mid-path gets one new element per ';'-separated item, the rest of the
 //   path applied to each ("phones.number.raw=8 495 1234567;+7 916 000-00-00" adds two phones);
 //   maps from "key=value;key2=value2";
+//   repeated messages whose first fields are a string and an int32 (SkillLevel {skill, level})
+//   from "name:number" items ("skills/x:5;skills/y:3"; the number may be left out);
 //   any message-typed field (including google.protobuf.Duration "20s" and Timestamp
 //   "2026-11-28T09:00:00Z") from its protobuf JSON form; a value starting with '{' or '[' is taken
 //   as JSON for any message, repeated or map field, also when the path goes on past it

@@ -30,14 +30,13 @@ std::vector<Resource> CallsResources() {
                   {"RING_TIMEOUT", "ring_timeout"},
                   {"REQUIRED_SKILLS", "required_skills.skill"},
                   {"CREATED", "create_time"}},
-      .csv_aliases = {{"required_skills", "required_skills.skill"},
-                      {"dialled_numbers", "dialled_numbers.raw"},
+      .csv_aliases = {{"dialled_numbers", "dialled_numbers.raw"},
                       {"disposition_codes", "disposition_codes.code"}},
       .csv_help = "display_name, description, site, strategy (LONGEST_IDLE, FEWEST_CALLS_TODAY, "
                   "HIGHEST_SKILL, ROUND_ROBIN, RANDOM), ring_timeout (20s), "
                   "wrap_up_time_limit, service_level_threshold, service_level_target_percent, "
-                  "default_priority, required_skills (skills/x;skills/y, or JSON "
-                  "[{\"skill\":\"skills/x\",\"level\":3}]), dialled_numbers (;-separated), "
+                  "default_priority, required_skills (skills/x:3;skills/y, the number the minimum "
+                  "level), dialled_numbers (;-separated), "
                   "disposition_codes (JSON [{\"code\":\"resolved\",\"label\":\"Resolved\"}])",
   });
   resources.push_back({
@@ -60,8 +59,8 @@ std::vector<Resource> CallsResources() {
                   {"LANGUAGES", "languages"},
                   {"DISABLED", "disabled"}},
       .csv_help = "display_name, login, role (OPERATOR, SUPERVISOR, ADMIN), team (teams/x), site, "
-                  "endpoint, languages (ru;en), skills (JSON array of {\"skill\":\"skills/x\","
-                  "\"level\":5})",
+                  "endpoint, languages (ru;en), skills (skills/x:5;skills/y:3, the number the "
+                  "level)",
   });
   resources.push_back({
       .plural = "teams",
