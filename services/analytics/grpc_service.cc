@@ -69,6 +69,30 @@ grpc::Status AnalyticsGrpcService::GetReport(grpc::ServerContext* /*context*/,
                 response);
 }
 
+grpc::Status AnalyticsGrpcService::RebuildIntervals(grpc::ServerContext* /*context*/,
+                                                    const v1::RebuildIntervalsRequest* request,
+                                                    v1::IntervalRebuild* response) {
+  return Answer(rebuilder_.Start(*request, absl::Now()), response);
+}
+
+grpc::Status AnalyticsGrpcService::GetIntervalRebuild(grpc::ServerContext* /*context*/,
+                                                      const v1::GetIntervalRebuildRequest* request,
+                                                      v1::IntervalRebuild* response) {
+  return Answer(rebuilder_.Get(*request), response);
+}
+
+grpc::Status AnalyticsGrpcService::ListIntervalRebuilds(
+    grpc::ServerContext* /*context*/, const v1::ListIntervalRebuildsRequest* request,
+    v1::ListIntervalRebuildsResponse* response) {
+  return Answer(rebuilder_.List(*request), response);
+}
+
+grpc::Status AnalyticsGrpcService::CancelIntervalRebuild(
+    grpc::ServerContext* /*context*/, const v1::CancelIntervalRebuildRequest* request,
+    v1::IntervalRebuild* response) {
+  return Answer(rebuilder_.Cancel(*request), response);
+}
+
 grpc::Status AnalyticsGrpcService::GetMetricSettings(grpc::ServerContext* /*context*/,
                                                      const v1::GetMetricSettingsRequest* request,
                                                      v1::MetricSettings* response) {

@@ -5,6 +5,7 @@
 
 #include "contactcentre/analytics/v1/analytics_service.grpc.pb.h"
 #include "services/analytics/metrics_store.h"
+#include "services/analytics/rebuild.h"
 #include "services/analytics/watch.h"
 
 namespace contactcentre::analytics {
@@ -14,8 +15,8 @@ namespace contactcentre::analytics {
 class AnalyticsGrpcService final : public v1::AnalyticsService::WithRawCallbackMethod_WatchMetrics<
                                        v1::AnalyticsService::Service> {
  public:
-  AnalyticsGrpcService(MetricsStore* metrics, MetricsWatcher* watcher)
-      : metrics_(*metrics), watcher_(*watcher) {}
+  AnalyticsGrpcService(MetricsStore* metrics, MetricsWatcher* watcher, IntervalRebuilder* rebuilder)
+      : metrics_(*metrics), watcher_(*watcher), rebuilder_(*rebuilder) {}
 
   grpc::Status ForecastStaffing(grpc::ServerContext* context,
                                 const v1::ForecastStaffingRequest* request,
@@ -33,6 +34,18 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::WithRawCallbackM
                                  v1::GetCurrentMetricsResponse* response) override;
   grpc::Status GetReport(grpc::ServerContext* context, const v1::GetReportRequest* request,
                          v1::GetReportResponse* response) override;
+  grpc::Status RebuildIntervals(grpc::ServerContext* context,
+                                const v1::RebuildIntervalsRequest* request,
+                                v1::IntervalRebuild* response) override;
+  grpc::Status GetIntervalRebuild(grpc::ServerContext* context,
+                                  const v1::GetIntervalRebuildRequest* request,
+                                  v1::IntervalRebuild* response) override;
+  grpc::Status ListIntervalRebuilds(grpc::ServerContext* context,
+                                    const v1::ListIntervalRebuildsRequest* request,
+                                    v1::ListIntervalRebuildsResponse* response) override;
+  grpc::Status CancelIntervalRebuild(grpc::ServerContext* context,
+                                     const v1::CancelIntervalRebuildRequest* request,
+                                     v1::IntervalRebuild* response) override;
   grpc::Status GetMetricSettings(grpc::ServerContext* context,
                                  const v1::GetMetricSettingsRequest* request,
                                  v1::MetricSettings* response) override;
@@ -46,6 +59,7 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::WithRawCallbackM
  private:
   MetricsStore& metrics_;
   MetricsWatcher& watcher_;
+  IntervalRebuilder& rebuilder_;
 };
 
 }  // namespace contactcentre::analytics

@@ -17,6 +17,10 @@ ABSL_FLAG(absl::Duration, short_abandon_threshold, absl::Seconds(5),
           "abandons shorter than this are short abandons, left out of service level and "
           "abandonment figures; 0 disables the exclusion");
 
+ABSL_FLAG(std::string, calls_address, "127.0.0.1:50051",
+          "the calls service (RebuildIntervals reads its call records): host:port, a "
+          "comma-separated list of replicas or dns:///name:port");
+
 namespace contactcentre::analytics {
 namespace {
 
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
                                 &options.metrics.site_time_zone)) {
           return absl::InvalidArgumentError("--site_time_zone: unknown IANA time zone");
         }
+        options.rebuild.calls_address = absl::GetFlag(FLAGS_calls_address);
         options.metrics.thresholds.service_level = absl::GetFlag(FLAGS_service_level_threshold);
         options.metrics.thresholds.short_abandon = absl::GetFlag(FLAGS_short_abandon_threshold);
         if (options.metrics.thresholds.service_level < absl::Seconds(1) ||

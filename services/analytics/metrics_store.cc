@@ -629,9 +629,15 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
       at = update.wrap_up_timed_out_at;
     }
     if (at == 0) return absl::OkStatus();
-    AddToIntervals(txn, site, at,
-                   {"", queue, after[0][1].as<std::string>(), after[0][2].as<std::string>()}, delta,
-                   judged ? &thresholds : nullptr);
+    // A call is offered to a queue: offered counts for the site and the queue only (whatever
+    // the order the call's events are applied in); the other facts for its team and operator
+    // too.
+    std::vector<std::string> entities = {"", queue};
+    if (delta.offered == 0) {
+      entities.push_back(after[0][1].as<std::string>());
+      entities.push_back(after[0][2].as<std::string>());
+    }
+    AddToIntervals(txn, site, at, entities, delta, judged ? &thresholds : nullptr);
     return absl::OkStatus();
   });
 }

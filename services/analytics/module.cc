@@ -17,7 +17,8 @@ MetricsStoreOptions WithSite(MetricsStoreOptions options, const std::string& sit
 AnalyticsModule::AnalyticsModule(common::ServiceContext& context, AnalyticsModuleOptions options)
     : metrics_(&context.pg, WithSite(options.metrics, context.config.site)),
       watcher_(&metrics_, options.watch),
-      service_(&metrics_, &watcher_),
+      rebuilder_(&metrics_, options.rebuild),
+      service_(&metrics_, &watcher_, &rebuilder_),
       prune_interval_(options.prune_interval),
       keep_facts_(options.keep_facts) {
   for (int i = 0; i < std::max(1, options.consumer_threads); ++i) {
@@ -59,6 +60,7 @@ void AnalyticsModule::OnReady() {
 
 void AnalyticsModule::OnShutdown() {
   watcher_.Stop();
+  rebuilder_.Stop();
   for (auto& consumer : consumers_) consumer->Stop();
   {
     absl::MutexLock lock(&prune_mutex_);

@@ -13,6 +13,7 @@
 #include "common/service_main.h"
 #include "services/analytics/grpc_service.h"
 #include "services/analytics/metrics_store.h"
+#include "services/analytics/rebuild.h"
 #include "services/analytics/watch.h"
 
 namespace contactcentre::analytics {
@@ -29,6 +30,8 @@ struct AnalyticsModuleOptions {
   absl::Duration claim_min_idle = absl::Seconds(30);
   // WatchMetrics: refresh period, coalescing bounds, subscriber limit.
   WatchOptions watch;
+  // RebuildIntervals: the calls service and the job limits.
+  RebuildOptions rebuild;
   // How often call facts unchanged for `keep_facts` are deleted; zero disables the pruner.
   absl::Duration prune_interval = absl::Minutes(10);
   absl::Duration keep_facts = absl::Hours(48);
@@ -51,10 +54,12 @@ class AnalyticsModule final : public common::ServiceModule {
   // The first consumer (tests poll it by hand; the others only run after OnReady).
   common::EventConsumer& consumer() { return *consumers_.front(); }
   MetricsWatcher& watcher() { return watcher_; }
+  IntervalRebuilder& rebuilder() { return rebuilder_; }
 
  private:
   MetricsStore metrics_;
   MetricsWatcher watcher_;
+  IntervalRebuilder rebuilder_;
   AnalyticsGrpcService service_;
   std::vector<std::unique_ptr<common::EventConsumer>> consumers_;
   const absl::Duration prune_interval_;
