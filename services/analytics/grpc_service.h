@@ -57,6 +57,11 @@ class AnalyticsGrpcService final : public v1::AnalyticsService::WithRawCallbackM
                                     v1::MetricSettings* response) override;
 
  private:
+  // An `observed` workload as per-interval workloads from the queue's stored intervals (calls
+  // offered, each interval's AHT), with the queue's service level goal when none is given.
+  absl::StatusOr<v1::ForecastStaffingRequest> ObservedWorkload(
+      const v1::ForecastStaffingRequest& request);
+
   MetricsStore& metrics_;
   MetricsWatcher& watcher_;
   IntervalRebuilder& rebuilder_;

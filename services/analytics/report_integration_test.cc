@@ -359,6 +359,28 @@ TEST(AnalyticsReportIntegrationTest, IntervalsFromEventsGiveTheHandWorkedReport)
   EXPECT_EQ(*applied, static_cast<int>(script.events().size()));
   ExpectTheMorning(**env, base);
 
+  // Observed staffing from q1's stored intervals: 2, 2, 1 and 0 calls from 10:00, AHT 150 s
+  // and 210 s where calls were handled, else the range's (150 + 210) / 2 = 180 s; the queue's
+  // goal (80 % in 20 s). Traffic at 10:00: 2 calls × 150 s / 900 s = 1/3 erlang.
+  v1::ForecastStaffingRequest staffing;
+  staffing.mutable_observed()->set_queue("queues/q1");
+  *staffing.mutable_observed()->mutable_start_time() = common::TimestampFromTime(base);
+  staffing.mutable_observed()->set_interval_count(4);
+  v1::ForecastStaffingResponse forecast;
+  grpc::Status staffed = (*env)->analytics().ForecastStaffing(Context().get(), staffing, &forecast);
+  ASSERT_TRUE(staffed.ok()) << staffed.error_message();
+  ASSERT_EQ(forecast.intervals_size(), 4);
+  EXPECT_EQ(forecast.intervals(0).calls(), 2);
+  EXPECT_EQ(forecast.intervals(0).average_handle_time().seconds(), 150);
+  EXPECT_NEAR(forecast.intervals(0).result().traffic_erlangs(), 1.0 / 3, 1e-9);
+  EXPECT_EQ(forecast.intervals(1).average_handle_time().seconds(), 210);
+  EXPECT_EQ(forecast.intervals(2).calls(), 1);
+  EXPECT_EQ(forecast.intervals(2).average_handle_time().seconds(), 180);
+  EXPECT_EQ(forecast.intervals(3).calls(), 0);
+  staffing.mutable_observed()->set_queue("queues/nothing");
+  EXPECT_EQ((*env)->analytics().ForecastStaffing(Context().get(), staffing, &forecast).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
   // The whole stream delivered again (the same event ids) changes no interval.
   ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
   applied = (*env)->Drain();

@@ -229,8 +229,8 @@ absl::StatusOr<v1::ForecastStaffingResponse> ForecastStaffing(
       return Invalid("workload", "a workload is required (calls_per_hour, intervals or observed)");
     case v1::ForecastStaffingRequest::kObserved:
       return absl::UnimplementedError(
-          "observed: workloads from stored intervals are not available yet (the 15-minute "
-          "intervals are not stored yet); give calls_per_hour or intervals");
+          "observed: the service turns an observed workload into per-interval workloads from "
+          "the stored intervals before this computation; give calls_per_hour or intervals");
     case v1::ForecastStaffingRequest::kCallsPerHour: {
       if (!(request.calls_per_hour() >= 0) || !std::isfinite(request.calls_per_hour())) {
         return Invalid("calls_per_hour", "must be zero or more");
