@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -105,6 +106,8 @@ class DemoDataTest : public ::testing::Test {
     for (auto& process : processes_) process->Signal(SIGTERM);
     for (auto& process : processes_) process->WaitForExit(absl::Seconds(20));
     common::testing::DeleteSiteKeys(site_);
+    // The services' logs stay for a failed test only.
+    if (!HasFailure()) std::filesystem::remove_all(log_dir_);
   }
 
   std::string Address(const std::string& service) {
