@@ -484,8 +484,18 @@ void MetricsWatcher::PumpLoop() {
         if (raw->MaybeDue(now_micros, generation, heartbeat_micros)) due.push_back(subscriber);
       }
     }
-    for (const std::shared_ptr<Subscriber>& subscriber : due) {
-      subscriber->Pump(now, options_.heartbeat_interval, generation);
+    // Large bursts (thousands of subscribers due at once) are served by two threads.
+    auto serve = [&](size_t from, size_t to) {
+      for (size_t i = from; i < to; ++i) {
+        due[i]->Pump(now, options_.heartbeat_interval, generation);
+      }
+    };
+    if (due.size() >= 2000) {
+      std::thread helper(serve, due.size() / 2, due.size());
+      serve(0, due.size() / 2);
+      helper.join();
+    } else {
+      serve(0, due.size());
     }
   }
 }
