@@ -318,7 +318,8 @@ absl::Status IntervalRebuilder::Execute(const std::string& id) {
       common::TimestampFromTime(start - options_.lookback);
   *list.mutable_offer_time_range()->mutable_end_time() = common::TimestampFromTime(end);
   for (const std::string& queue : queues) list.add_queues(queue);
-  list.set_order_by("offer_time");
+  // (The calls service lists newest first only; the order does not matter here.)
+  list.set_direction(calls::v1::CALL_DIRECTION_INBOUND);
   for (;;) {
     {
       absl::MutexLock lock(&mutex_);

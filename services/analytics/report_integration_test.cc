@@ -487,6 +487,10 @@ class FakeCalls final : public calls::v1::CallsService::Service {
   grpc::Status ListCalls(grpc::ServerContext* /*context*/,
                          const calls::v1::ListCallsRequest* request,
                          calls::v1::ListCallsResponse* response) override {
+    // As the real service (services/calls): newest first only.
+    if (!request->order_by().empty() && request->order_by() != "offer_time desc") {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "order_by: unsupported");
+    }
     const absl::Time from = common::TimeFromTimestamp(request->offer_time_range().start_time());
     const absl::Time to = common::TimeFromTimestamp(request->offer_time_range().end_time());
     for (const calls::v1::Call& call : records_) {
