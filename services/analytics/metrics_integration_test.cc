@@ -409,6 +409,66 @@ TEST(AnalyticsMetricsIntegrationTest, WatchSendsASnapshotThenChangesThenHeartbea
       << status.error_message();
 }
 
+TEST(AnalyticsMetricsIntegrationTest, SubscribersOfOneFilterShareOneView) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  v1::WatchMetricsRequest request;
+  request.mutable_filter()->mutable_entities()->add_queues("queues/q1");
+  request.mutable_filter()->add_metrics("offered");
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_15_MINUTES);
+  v1::WatchMetricsRequest other = request;
+  other.mutable_filter()->add_metrics("answered");
+  struct Stream {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchMetricsResponse>> reader;
+  };
+  Stream streams[3];
+  for (int i = 0; i < 3; ++i) {
+    streams[i].reader =
+        (*env)->analytics().WatchMetrics(&streams[i].context, i < 2 ? request : other);
+    v1::WatchMetricsResponse snapshot;
+    ASSERT_TRUE(streams[i].reader->Read(&snapshot));
+    EXPECT_EQ(snapshot.kind(), v1::WATCH_MESSAGE_KIND_SNAPSHOT);
+  }
+  // Two filters: two views for three subscribers.
+  const WatchStats stats = (*env)->module().watcher().stats();
+  EXPECT_EQ(stats.subscribers, 3);
+  EXPECT_EQ(stats.views, 2);
+
+  Script script(absl::Now());
+  script.Queued("v1", "q1", absl::Minutes(1));
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+  ASSERT_TRUE((*env)->Drain().ok());
+  // Both subscribers of the shared view get the same update (their own sequence numbers).
+  std::string entities[2];
+  for (int i = 0; i < 2; ++i) {
+    v1::WatchMetricsResponse message;
+    do {
+      ASSERT_TRUE(streams[i].reader->Read(&message));
+    } while (message.kind() == v1::WATCH_MESSAGE_KIND_HEARTBEAT && message.sequence() < 5);
+    ASSERT_EQ(message.kind(), v1::WATCH_MESSAGE_KIND_UPDATE);
+    EXPECT_EQ(message.sequence(), 2u);
+    ASSERT_EQ(message.entities_size(), 1);
+    ASSERT_EQ(message.entities(0).values_size(), 1);
+    EXPECT_EQ(message.entities(0).values(0).value(), 1);
+    entities[i] = message.entities(0).SerializeAsString();
+  }
+  EXPECT_EQ(entities[0], entities[1]);
+  // The other view's subscriber gets offered and answered... of which only offered changed.
+  v1::WatchMetricsResponse message;
+  do {
+    ASSERT_TRUE(streams[2].reader->Read(&message));
+  } while (message.kind() == v1::WATCH_MESSAGE_KIND_HEARTBEAT && message.sequence() < 5);
+  ASSERT_EQ(message.kind(), v1::WATCH_MESSAGE_KIND_UPDATE);
+  ASSERT_EQ(message.entities_size(), 1);
+  ASSERT_EQ(message.entities(0).values_size(), 1);
+  EXPECT_EQ(message.entities(0).values(0).metric(), "offered");
+  for (Stream& stream : streams) {
+    stream.context.TryCancel();
+    stream.reader->Finish();
+  }
+}
+
 TEST(AnalyticsMetricsIntegrationTest, TeamsAndOperatorsCountTheCallsTheyHandled) {
   auto env = AnalyticsTestEnv::Start();
   ASSERT_TRUE(env.ok()) << env.status();
