@@ -331,7 +331,7 @@ std::vector<std::string> RenderScreen(const DashboardState& state, const ScreenO
   add("");
 
   // Queues.
-  add(absl::StrFormat("%-16s %5s %8s %7s %8s %6s %7s %-12s %5s %5s %6s %6s", "QUEUE", "WAIT",
+  add(absl::StrFormat("%-16s %5s %8s %7s %8s %6s %7s %-16s %5s %5s %6s %6s", "QUEUE", "WAIT",
                       "LONGEST", "OFFERED", "ANSWERED", "ABAND", "SL", "SL DEF", "ASA", "AHT",
                       "ABAND%", "OCC"));
   std::vector<const v1::EntityMetrics*> queues;
@@ -344,7 +344,7 @@ std::vector<std::string> RenderScreen(const DashboardState& state, const ScreenO
     if (definition != "mixed" && !definition.empty()) {
       definition = absl::StrCat(definition, "/", FormatDurationShort(q.service_level.threshold));
     }
-    add(absl::StrFormat("%-16s %5s %8s %7s %8s %6s %7s %-12s %5s %5s %6s %6s",
+    add(absl::StrFormat("%-16s %5s %8s %7s %8s %6s %7s %-16s %5s %5s %6s %6s",
                         ShortName(queue->entity()), FormatCount(q.waiting), LongestText(q.longest),
                         FormatCount(q.offered), FormatCount(q.answered), FormatCount(q.abandoned),
                         FormatPercent(q.service_level), definition, FormatSeconds(q.asa),
@@ -367,7 +367,10 @@ std::vector<std::string> RenderScreen(const DashboardState& state, const ScreenO
 
   std::vector<const v1::EntityMetrics*> operators;
   for (const auto& [name, entity] : state.entities) {
-    if (entity.scope() == v1::SCOPE_TYPE_OPERATOR && entity.has_operator_status()) {
+    // Logged-in operators only (an operator who handled calls today and left is OFFLINE).
+    if (entity.scope() == v1::SCOPE_TYPE_OPERATOR && entity.has_operator_status() &&
+        entity.operator_status().state() != calls::v1::OPERATOR_STATE_OFFLINE &&
+        entity.operator_status().state() != calls::v1::OPERATOR_STATE_UNSPECIFIED) {
       operators.push_back(&entity);
     }
   }

@@ -99,7 +99,7 @@ struct ScreenOptions {
 
 // The full screen, at most `height` lines each at most `width` columns: a header (address, data
 // time, window, connection), the site totals with the service level definition, one row per
-// queue, operators by state, then one row per operator while they fit.
+// queue, operators by state, then one row per logged-in operator (busiest first) while they fit.
 std::vector<std::string> RenderScreen(const DashboardState& state, const ScreenOptions& options);
 
 // Splits "a,b, c" into non-empty trimmed items.

@@ -101,6 +101,12 @@ v1::WatchMetricsResponse Snapshot() {
   op.mutable_operator_status()->set_team("teams/sales");
   op.mutable_operator_status()->set_call("calls/c42");
   *message.add_entities() = op;
+  // boris handled calls today but has logged off: not listed.
+  v1::EntityMetrics gone;
+  gone.set_entity("operators/boris");
+  gone.set_scope(v1::SCOPE_TYPE_OPERATOR);
+  gone.mutable_operator_status()->set_state(calls::v1::OPERATOR_STATE_OFFLINE);
+  *message.add_entities() = gone;
   return message;
 }
 
@@ -231,6 +237,7 @@ TEST(Screen, FitsTheTerminalAndListsQueuesAndOperators) {
                              "wrap-up 2  not ready 1"));
   // anna has been on call for 75 s at the data time.
   EXPECT_THAT(all, HasSubstr("anna             on call       01:15 sales"));
+  EXPECT_THAT(all, ::testing::Not(HasSubstr("boris")));
 
   // A small terminal: no line longer than the width, no more lines than the height.
   options.width = 30;

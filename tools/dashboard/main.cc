@@ -45,7 +45,7 @@ ABSL_FLAG(std::string, time_zone, "", "IANA time zone of the times shown (defaul
 namespace contactcentre::dashboard {
 namespace {
 
-constexpr char kUsage[] = R"(cc-top: live contact-centre figures from the analytics service.
+constexpr char kUsage[] = R"(live contact-centre figures from the analytics service (a terminal dashboard).
 
 Usage:
   cc-top [--analytics_address 127.0.0.1:50055] [--queues q1,q2] [--teams t1] [--window today]
@@ -54,9 +54,9 @@ Usage:
 On a terminal it takes the alternate screen (like top) and redraws, at most once per
 --min_interval: the site (or the selected queues) with calls waiting, the longest wait, offered,
 answered and abandoned calls, service level with its definition and threshold, ASA, AHT,
-abandonment and occupancy; one row per queue; operators by state, and one row per operator while
-they fit. Keys: q or Ctrl-C quits (SIGTERM too); the terminal is restored on every exit. Needs
-only ANSI escapes (works over plain ssh).
+abandonment and occupancy; one row per queue; operators by state, and one row per logged-in
+operator while they fit. Keys: q or Ctrl-C quits (SIGTERM too); the terminal is restored on
+every exit. Needs only ANSI escapes (works over plain ssh).
 
 Without a terminal (stdout a file or pipe), or with --plain, it prints one line per --interval:
   dashboard: 12:00:05 waiting=3 longest=00:41 offered=120 answered=110 abandoned=6
