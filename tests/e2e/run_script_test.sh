@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's first command, for real: deploy/run.sh brings all five services to SERVING (here
-# with two replicas of calls and of customers, CC_REPLICAS, on successive port slots), and
-# Ctrl-C (SIGINT to its process group, as a terminal sends it) makes it stop the services and
-# the servers and exit 130, leaving no process and no listening port behind. Uses its own
-# working folder and ports, so it runs beside other tests; runs the binaries already built.
+# with two replicas of calls and of customers, CC_REPLICAS, on successive port slots), the
+# simulator loads the demo centre and plays calls, and the dashboard (without a terminal: plain
+# summary lines) shows them answered; Ctrl-C (SIGINT to its process group, as a terminal sends
+# it) makes it stop the simulator, the dashboard, the services and the servers and exit 130,
+# leaving no process and no listening port behind. Uses its own working folder and ports, so it
+# runs beside other tests; runs the binaries already built.
 set -euo pipefail
 checkout=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$(mktemp -d /tmp/cc-run-test.XXXXXX)
@@ -16,7 +18,8 @@ fail() { echo "FAIL: $*"; echo "--- run.sh output:"; grep -v '^{' "$log" | tail 
 # trap a signal ignored at entry; reset it to default, as a terminal's foreground job has it,
 # and give run.sh a process group of its own to send the Ctrl-C to.
 CC_RUN_DIR="$work/servers" CC_PORT_BASE=$port_base CC_BUILD_DIR=${CC_BINARY_DIR:?} \
-  CC_REPLICAS=calls=2,customers=2 CC_RUN_SKIP_BUILD=1 /usr/bin/python3 -c '
+  CC_REPLICAS=calls=2,customers=2 CC_RUN_SKIP_BUILD=1 CC_SIM_FLAGS=--time_scale=120 \
+  /usr/bin/python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
@@ -38,6 +41,19 @@ for i in "${!services[@]}"; do health+=("--${services[$i]}_address=127.0.0.1:$((
 # The second replicas of calls and customers, ten ports above the first.
 "${health[@]}" "--calls_address=127.0.0.1:$((port_base + 10))" \
   "--customers_address=127.0.0.1:$((port_base + 11))" || fail "a second replica is not SERVING"
+# The demo: the simulator loads the centre and its calls reach the dashboard (a plain line every
+# 5 s) as answered calls. (A quick day: 120x.)
+for _ in $(seq 1 600); do
+  grep -Eq '^dashboard: .* answered=[1-9]' "$log" && break
+  kill -0 "$leader" 2>/dev/null || fail "run.sh exited while the simulator ran"
+  sleep 0.2
+done
+grep -Eq '^dashboard: .* answered=[1-9]' "$log" || fail "no answered call reached the dashboard in 120 s"
+grep -q '^sim: demo centre ready' "$log" || fail "the simulator did not load the demo centre"
+sim_pid=$(sed -n 's/^run: simulator running (pid \([0-9]*\)).*/\1/p' "$log")
+dashboard_pid=$(sed -n 's/^run: dashboard running (pid \([0-9]*\)).*/\1/p' "$log")
+[[ -n $sim_pid && -n $dashboard_pid ]] || fail "run.sh did not report the simulator's and dashboard's pids"
+
 source "$work/servers/env"
 service_pids=$(sed -n 's/^run: started [a-z]* .*(pid \([0-9]*\))$/\1/p' "$log")
 [[ $(wc -w <<<"$service_pids") == 7 ]] || fail "run.sh did not report seven service pids"
@@ -54,7 +70,7 @@ grep -q "nothing of the suite is left running" "$log" || fail "run.sh did not re
 # Alive means running; an exited process its parent has not reaped yet (a zombie: the
 # daemonised servers' parent is PID 1, which may reap late in a container) is gone.
 alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{print $3}' "/proc/$1/stat") != Z ]]; }
-for pid in $service_pids $redis_pid $postgres_pid; do
+for pid in $service_pids $sim_pid $dashboard_pid $redis_pid $postgres_pid; do
   if alive "$pid"; then fail "process $pid is still running: $(ps -o cmd= -p "$pid")"; fi
 done
 for port in $(seq "$port_base" $((port_base + 4))) $((port_base + 10)) $((port_base + 11)) \
@@ -65,4 +81,4 @@ for service in "${services[@]}"; do
   grep -q "\"service\":\"$service\",\"msg\":\"stopped\"" "$log" ||
     fail "$service did not log a clean stop"
 done
-echo "PASS: run.sh came up on ports $port_base.. (two replicas of calls and customers) and Ctrl-C left nothing behind"
+echo "PASS: run.sh came up on ports $port_base.. (two replicas of calls and customers), the simulator's calls reached the dashboard, and Ctrl-C left nothing behind"

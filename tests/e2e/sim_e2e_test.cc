@@ -136,6 +136,7 @@ TEST(SimE2eTest, ASimulatedHourBalancesAcrossSimulatorRecordsAndAnalytics) {
   EXPECT_GE(offered, 40) << "an hour at 90 calls/hour (day profile 1.0-1.3 at 09:00-10:00)";
   EXPECT_EQ(offered, Number(report, "answered") + Number(report, "abandoned"));
   EXPECT_EQ(Number(report, "errors"), 0);
+  EXPECT_EQ(Number(report, "unfinished"), 0);
   EXPECT_EQ(Number(report, "offer_errors"), 0);
   EXPECT_EQ(Number(report, "wrap_ups"),
             Number(report, "answered") + Number(report, "outbound_answered"));

@@ -1140,16 +1140,36 @@ absl::StatusOr<SimReport> Simulation::Run() {
   }
   for (const auto& call : waiting) GiveUp(call);
   telephony_->RunPendingNow();
-  const absl::Time wrap_deadline = absl::Now() + absl::Seconds(30);
-  {
+  const absl::Time wrap_deadline = absl::Now() + options_.drain_timeout;
+  while (live_calls_.load() > 0 && absl::Now() < wrap_deadline) {
+    // Conversations that began meanwhile (answered reminders) end now too.
+    telephony_->RunPendingNow();
     absl::MutexLock lock(&mutex_);
-    while (live_calls_.load() > 0 && absl::Now() < wrap_deadline) {
-      calls_done_.WaitWithDeadline(&mutex_,
-                                   std::min(wrap_deadline, absl::Now() + absl::Seconds(1)));
-    }
+    calls_done_.WaitWithDeadline(&mutex_, std::min(wrap_deadline, absl::Now() + absl::Seconds(1)));
   }
   telephony_->RunPendingNow();
-  telephony_->WaitIdle(absl::Now() + absl::Seconds(30));
+  telephony_->WaitIdle(absl::Now() + options_.drain_timeout);
+  {
+    // What did not finish is reported, by name, for whoever looks into it. (A call's mutex is
+    // taken before mutex_ everywhere, so the calls are listed first.)
+    std::vector<std::shared_ptr<SimCall>> calls;
+    {
+      absl::MutexLock lock(&mutex_);
+      for (const auto& [id, call] : calls_by_telephony_id_) calls.push_back(call);
+    }
+    int64_t unfinished = 0;
+    for (const auto& call : calls) {
+      absl::MutexLock call_lock(&call->mutex);
+      if (call->phase == SimCall::Phase::kDone) continue;
+      ++unfinished;
+      common::LogWarning("simulator: a call did not finish before the end",
+                         {{"call", call->name},
+                          {"answered", call->phase == SimCall::Phase::kAnswered},
+                          {"outbound", call->outbound}});
+    }
+    absl::MutexLock lock(&mutex_);
+    report_.unfinished = unfinished;
+  }
 
   // Log everyone out and close the streams.
   for (auto& desktop : desktops_) {
@@ -1204,13 +1224,14 @@ std::string SimReport::ToText() const {
       "sim: operators: %d offers rejected, %d missed, %d wrap-ups, %d knowledge searches, "
       "%d precedents linked, %d help requests (%d answered), %d breaks\n"
       "sim: customers: %d post-call surveys offered, %d answered; supervisors: %d evaluations\n"
-      "sim: outbound: %d reminders dialled, %d answered; unexpected errors: %d\n",
+      "sim: outbound: %d reminders dialled, %d answered; unexpected errors: %d; calls unfinished "
+      "at exit: %d\n",
       absl::FormatDuration(absl::Trunc(real_time, absl::Milliseconds(100))),
       absl::FormatDuration(absl::Trunc(simulated_time, absl::Seconds(1))), offered, answered,
       abandoned, overflowed, offer_errors, 100 * ServiceLevel(),
       absl::ToDoubleSeconds(AverageSpeedOfAnswer()), rejected, missed, wrap_ups, knowledge_searches,
       precedents_linked, help_requests, help_answered, breaks, surveys_offered, surveys_answered,
-      evaluations, outbound_dials, outbound_answered, errors);
+      evaluations, outbound_dials, outbound_answered, errors, unfinished);
   for (const auto& [name, counts] : queues) {
     absl::StrAppendFormat(&text, "sim:   %s: offered %d, answered %d, abandoned %d\n", name,
                           counts.offered, counts.answered, counts.abandoned);
@@ -1235,12 +1256,13 @@ std::string SimReport::ToJson() const {
       "\"wrap_ups\":%d,\"knowledge_searches\":%d,\"precedents_linked\":%d,\"help_requests\":%d,"
       "\"help_answered\":%d,\"surveys_offered\":%d,\"surveys_answered\":%d,\"evaluations\":%d,"
       "\"breaks\":%d,\"outbound_dials\":%d,\"outbound_answered\":%d,\"errors\":%d,"
+      "\"unfinished\":%d,"
       "\"service_level\":%.6f,\"asa_seconds\":%.6f,\"post_call_survey\":\"%s\","
       "\"scorecard\":\"%s\",\"queues\":{%s}}",
       absl::ToDoubleSeconds(real_time), absl::ToDoubleSeconds(simulated_time), offered, answered,
       abandoned, overflowed, offer_errors, rejected, missed, wrap_ups, knowledge_searches,
       precedents_linked, help_requests, help_answered, surveys_offered, surveys_answered,
-      evaluations, breaks, outbound_dials, outbound_answered, errors, ServiceLevel(),
+      evaluations, breaks, outbound_dials, outbound_answered, errors, unfinished, ServiceLevel(),
       absl::ToDoubleSeconds(AverageSpeedOfAnswer()), post_call_survey, scorecard,
       absl::StrJoin(queue_entries, ","));
 }

@@ -109,7 +109,8 @@ struct SimReport {
   int64_t breaks = 0;
   int64_t outbound_dials = 0;
   int64_t outbound_answered = 0;
-  int64_t errors = 0;                         // unexpected RPC failures (logged)
+  int64_t errors = 0;      // unexpected RPC failures (logged)
+  int64_t unfinished = 0;  // calls neither abandoned nor wrapped up when the run ended (logged)
   std::map<std::string, QueueCounts> queues;  // by queue name
   // The centre's post-call survey and scorecard, where the answers and evaluations went.
   std::string post_call_survey;
