@@ -469,6 +469,68 @@ TEST(AnalyticsMetricsIntegrationTest, SubscribersOfOneFilterShareOneView) {
   }
 }
 
+TEST(AnalyticsMetricsIntegrationTest, ASlowSubscriberSkipsToTheLatestState) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  // A client with small HTTP/2 windows that it does not widen on its own, so that the server's
+  // writes block as soon as the client stops reading.
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  arguments.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+  auto channel =
+      grpc::CreateCustomChannel((*env)->address(), grpc::InsecureChannelCredentials(), arguments);
+  auto stub = v1::AnalyticsService::NewStub(channel);
+  v1::WatchMetricsRequest request;  // the site and every queue, every metric and window
+  request.mutable_min_interval()->set_nanos(250'000'000);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = stub->WatchMetrics(&context, request);
+  v1::WatchMetricsResponse message;
+  ASSERT_TRUE(stream->Read(&message));
+  ASSERT_EQ(message.kind(), v1::WATCH_MESSAGE_KIND_SNAPSHOT);
+
+  // Calls keep arriving in 30 queues (every refresh changes every queue's figures) while the
+  // client reads nothing for 2 seconds.
+  int next = 0;
+  auto publish = [&] {
+    Script script(absl::Now());
+    for (int q = 0; q < 30; ++q) {
+      script.Queued(absl::StrCat("s", next++), absl::StrCat("q", q), absl::Seconds(1));
+    }
+    ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+    ASSERT_TRUE((*env)->Drain().ok());
+  };
+  const absl::Time until = absl::Now() + absl::Seconds(2);
+  while (absl::Now() < until) {
+    publish();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const int published = next;
+  // Then it reads until it has the latest state: the messages merged what it missed (far fewer
+  // than the 8 periods of 250 ms) and say how many periods they skipped.
+  int messages = 0;
+  uint32_t skipped = 0;
+  double site_offered = -1;
+  while (site_offered != published) {
+    ASSERT_TRUE(stream->Read(&message)) << "stream ended";
+    ++messages;
+    skipped += message.skipped_updates();
+    for (const v1::EntityMetrics& entity : message.entities()) {
+      if (entity.scope() != v1::SCOPE_TYPE_SITE) continue;
+      for (const v1::MetricValue& value : entity.values()) {
+        if (value.metric() == "offered" && value.window() == v1::METRIC_WINDOW_TODAY) {
+          site_offered = value.numerator();
+        }
+      }
+    }
+    ASSERT_LT(messages, 20) << "the server queued messages for a client that did not read";
+  }
+  EXPECT_LE(messages, 4);
+  EXPECT_GE(skipped, 1u);
+  context.TryCancel();
+  stream->Finish();
+}
+
 TEST(AnalyticsMetricsIntegrationTest, TeamsAndOperatorsCountTheCallsTheyHandled) {
   auto env = AnalyticsTestEnv::Start();
   ASSERT_TRUE(env.ok()) << env.status();

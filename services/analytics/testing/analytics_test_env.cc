@@ -65,6 +65,10 @@ AnalyticsTestEnv::~AnalyticsTestEnv() {
   common::testing::DeleteSiteKeys(site_);
 }
 
+std::string AnalyticsTestEnv::address() const {
+  return absl::StrCat("127.0.0.1:", server_->port());
+}
+
 std::unique_ptr<grpc::ClientContext> Context() {
   return common::ContextWithTimeout(absl::Seconds(10));
 }

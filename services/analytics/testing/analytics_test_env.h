@@ -45,6 +45,8 @@ class AnalyticsTestEnv {
   // Publishes to the test's site as the calls service would.
   common::EventPublisher& calls_publisher() { return *calls_publisher_; }
   const std::string& site() const { return site_; }
+  // The gRPC server's address, "127.0.0.1:port" (for clients with their own channel).
+  std::string address() const;
   // Polls the consumer (claiming stale entries too) until a poll applies nothing; returns how
   // many events were applied.
   absl::StatusOr<int> Drain();
