@@ -426,20 +426,24 @@ void MetricsWatcher::RenderViews(const Latest& latest) {
 
 void MetricsWatcher::RefreshLoop() {
   absl::Time last = absl::InfinitePast();
+  // The least time between two refreshes after events: refresh_interval, or three times what
+  // the last refresh took, so that the queries never take more than a third of the time
+  // (their cost grows with the calls in the windows).
+  absl::Duration spacing = options_.refresh_interval;
   for (;;) {
     {
       absl::MutexLock lock(&mutex_);
-      // Refresh when events were applied (at most every refresh_interval) or when idle_refresh
-      // passed (rolling windows move).
+      // Refresh when events were applied (at most every `spacing`) or when idle_refresh passed
+      // (rolling windows move).
       auto due = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
         const absl::Time now = absl::Now();
-        return stopping_ || (dirty_ && now >= last + options_.refresh_interval) ||
-               now >= last + options_.idle_refresh;
+        return stopping_ || (dirty_ && now >= last + spacing) ||
+               now >= last + std::max(options_.idle_refresh, spacing);
       };
       while (!due()) {
-        const absl::Time wake =
-            dirty_ ? last + options_.refresh_interval
-                   : std::min(last + options_.idle_refresh, absl::Now() + absl::Milliseconds(10));
+        const absl::Time wake = dirty_ ? last + spacing
+                                       : std::min(last + std::max(options_.idle_refresh, spacing),
+                                                  absl::Now() + absl::Milliseconds(10));
         mutex_.AwaitWithDeadline(absl::Condition(&stopping_), wake);
       }
       if (stopping_) return;
@@ -448,6 +452,7 @@ void MetricsWatcher::RefreshLoop() {
     const absl::Time started = absl::Now();
     last = started;
     absl::StatusOr<LiveCounts> counts = store_.Count(started, LiveWindows());
+    spacing = std::max(options_.refresh_interval, 3 * (absl::Now() - started));
     if (!counts.ok()) {
       common::LogWarning("refreshing live figures failed", {{"error", counts.status()}});
       continue;

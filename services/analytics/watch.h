@@ -29,7 +29,8 @@
 namespace contactcentre::analytics {
 
 struct WatchOptions {
-  // Least time between two recomputations of the counts after events were applied.
+  // Least time between two recomputations of the counts after events were applied (raised to
+  // three times what the last recomputation took).
   absl::Duration refresh_interval = absl::Milliseconds(100);
   // Recompute at least this often without events (rolling windows move).
   absl::Duration idle_refresh = absl::Seconds(1);
