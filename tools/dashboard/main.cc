@@ -45,7 +45,8 @@ ABSL_FLAG(std::string, time_zone, "", "IANA time zone of the times shown (defaul
 namespace contactcentre::dashboard {
 namespace {
 
-constexpr char kUsage[] = R"(live contact-centre figures from the analytics service (a terminal dashboard).
+constexpr char kUsage[] =
+    R"(live contact-centre figures from the analytics service (a terminal dashboard).
 
 Usage:
   cc-top [--analytics_address 127.0.0.1:50055] [--queues q1,q2] [--teams t1] [--window today]
