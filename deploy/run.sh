@@ -207,7 +207,8 @@ if ((demo)); then
   sim_pid=$!
   say "simulator running (pid $sim_pid): it loads the demo centre, then plays working days" \
     "(10x by default: an 8-hour day in 48 minutes)"
-  dashboard=("$build_dir/tools/cc-top" "--analytics_address=$probe_host:${ports[analytics]}")
+  dashboard=("$build_dir/tools/cc-top" "--analytics_address=$probe_host:${ports[analytics]}"
+    "--calls_address=$probe_host:${ports[calls]}")
   if ((interactive)); then
     # A background job of a script reads /dev/null unless told otherwise: give it the keyboard.
     "${dashboard[@]}" </dev/tty &

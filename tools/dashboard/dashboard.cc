@@ -63,9 +63,29 @@ std::string FormatDurationShort(absl::Duration duration) {
   return absl::StrCat(seconds, "s");
 }
 
+// Code points of a UTF-8 text, and the byte offset where the `count`th begins.
+int CodePoints(absl::string_view text) {
+  int count = 0;
+  for (char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return count;
+}
+
+size_t OffsetOfCodePoint(absl::string_view text, int count) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && count-- == 0) return i;
+  }
+  return text.size();
+}
+
 std::string Fit(std::string line, int width) {
-  if (width > 0 && static_cast<int>(line.size()) > width) line.resize(width);
+  if (width > 0 && CodePoints(line) > width) line.resize(OffsetOfCodePoint(line, width));
   return line;
+}
+
+// The entity's display name when known, else its id.
+std::string Label(const ScreenOptions& options, absl::string_view entity) {
+  auto it = options.names.find(std::string(entity));
+  return it != options.names.end() && !it->second.empty() ? it->second : ShortName(entity);
 }
 
 std::string StateName(calls::v1::OperatorState state) {
@@ -344,11 +364,11 @@ std::vector<std::string> RenderScreen(const DashboardState& state, const ScreenO
     if (definition != "mixed" && !definition.empty()) {
       definition = absl::StrCat(definition, "/", FormatDurationShort(q.service_level.threshold));
     }
-    add(absl::StrFormat("%-16s %5s %8s %7s %8s %6s %7s %-16s %5s %5s %6s %6s",
-                        ShortName(queue->entity()), FormatCount(q.waiting), LongestText(q.longest),
-                        FormatCount(q.offered), FormatCount(q.answered), FormatCount(q.abandoned),
-                        FormatPercent(q.service_level), definition, FormatSeconds(q.asa),
-                        FormatSeconds(q.aht), FormatPercent(q.abandonment),
+    add(absl::StrFormat("%s %5s %8s %7s %8s %6s %7s %-16s %5s %5s %6s %6s",
+                        PadTo(Label(options, queue->entity()), 16), FormatCount(q.waiting),
+                        LongestText(q.longest), FormatCount(q.offered), FormatCount(q.answered),
+                        FormatCount(q.abandoned), FormatPercent(q.service_level), definition,
+                        FormatSeconds(q.asa), FormatSeconds(q.aht), FormatPercent(q.abandonment),
                         FormatPercent(q.occupancy)));
   }
   if (queues.empty()) add("(no queue figures yet)");
@@ -412,12 +432,19 @@ std::vector<std::string> RenderScreen(const DashboardState& state, const ScreenO
         since =
             FormatWait(absl::ToDoubleSeconds(state.data_time - FromProto(status.state_since())));
       }
-      add(absl::StrFormat("%-16s %-10s %8s %-12s %-10s %s", ShortName(operators[i]->entity()),
-                          StateName(status.state()), since, ShortName(status.team()),
-                          status.reason_code(), ShortName(status.call())));
+      add(absl::StrFormat(
+          "%s %-10s %8s %s %-10s %s", PadTo(Label(options, operators[i]->entity()), 16),
+          StateName(status.state()), since, PadTo(Label(options, status.team()), 12),
+          status.reason_code(), ShortName(status.call())));
     }
   }
   return lines;
+}
+
+std::string PadTo(absl::string_view text, int width) {
+  std::string out(text.substr(0, OffsetOfCodePoint(text, width)));
+  out.append(std::max(0, width - CodePoints(out)), ' ');
+  return out;
 }
 
 std::vector<std::string> SplitList(absl::string_view list) {

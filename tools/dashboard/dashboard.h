@@ -95,7 +95,14 @@ struct ScreenOptions {
   // "connected", "connecting...", "disconnected: <reason>".
   std::string connection;
   absl::Time now = absl::InfinitePast();
+  // Display names of entities ("queues/q1" -> "Банковские карты", teams and operators too), from
+  // the calls service; rows show an entity's id where its name is not known.
+  std::map<std::string, std::string> names;
 };
+
+// `text` cut or padded with spaces to `width` characters (UTF-8 code points, so that Cyrillic
+// names line up).
+std::string PadTo(absl::string_view text, int width);
 
 // The full screen, at most `height` lines each at most `width` columns: a header (address, data
 // time, window, connection), the site totals with the service level definition, one row per

@@ -247,6 +247,28 @@ TEST(Screen, FitsTheTerminalAndListsQueuesAndOperators) {
   for (const std::string& line : small) EXPECT_LE(line.size(), 30u);
 }
 
+TEST(Screen, ShowsDisplayNamesAlignedByCharacters) {
+  DashboardState state;
+  ApplyMessage(Snapshot(), &state);
+  ScreenOptions options{.width = 140,
+                        .height = 40,
+                        .connection = "connected",
+                        .now = absl::FromUnixSeconds(kDataTime + 1),
+                        .names = {{"queues/q1", "Банковские карты"}, {"teams/sales", "Продажи"}}};
+  std::string all;
+  for (const std::string& line : RenderScreen(state, options)) absl::StrAppend(&all, line, "\n");
+  // Sixteen Cyrillic letters fill the column as sixteen Latin ones do (not by their bytes).
+  EXPECT_THAT(all, HasSubstr("Банковские карты     2    00:41      70       65      3   89.6%"));
+  EXPECT_THAT(all, HasSubstr("anna             on call       01:15 Продажи      "));
+}
+
+TEST(Screen, PadToCountsCharacters) {
+  EXPECT_EQ(PadTo("ab", 4), "ab  ");
+  EXPECT_EQ(PadTo("Очень длинное имя", 5), "Очень");
+  EXPECT_EQ(PadTo("Ёж", 3), "Ёж ");
+  EXPECT_EQ(PadTo("", 2), "  ");
+}
+
 TEST(Request, FiltersAndWindows) {
   v1::MetricWindow window;
   ASSERT_TRUE(ParseWindow("15m", &window));

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,8 +27,12 @@
 #include "common/config.h"
 #include "common/grpc_client.h"
 #include "contactcentre/analytics/v1/analytics_service.grpc.pb.h"
+#include "contactcentre/calls/v1/admin_service.grpc.pb.h"
 #include "tools/dashboard/dashboard.h"
 
+ABSL_FLAG(std::string, calls_address, "127.0.0.1:50051",
+          "calls service address, asked for the display names of queues, teams and operators "
+          "(their ids are shown where it cannot be asked); env CC_CALLS_ADDRESS");
 ABSL_FLAG(std::string, analytics_address, "127.0.0.1:50055",
           "analytics service address (host:port, a comma-separated list of replicas, or "
           "dns:///name:port); env CC_ANALYTICS_ADDRESS");
@@ -159,6 +164,69 @@ std::shared_ptr<grpc::Channel> MakeDashboardChannel(const std::string& address) 
 }
 
 // The stream, run on its own thread: reads WatchMetrics into the shared state and reconnects.
+// Display names of queues, teams and operators, asked of the calls service at start and every
+// 5 s after (three List calls: new queues get their names soon), on a thread of their own so
+// that a slow or absent calls service never holds up the screen.
+class Names {
+ public:
+  explicit Names(const std::string& address)
+      : admin_(calls::v1::CallsAdminService::NewStub(common::MakeChannel(address))) {}
+  ~Names() { Stop(); }
+
+  void Start() {
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        Refresh();
+        for (int i = 0; i < 50 && !stop_.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
+      }
+    });
+  }
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::map<std::string, std::string> Get() {
+    absl::MutexLock lock(&mutex_);
+    return names_;
+  }
+
+ private:
+  // Every page of one List method into `names`; false when the service could not be asked.
+  template <typename Request, typename Response, typename Method, typename Items>
+  bool ListAll(Method method, Items items, std::map<std::string, std::string>* names) {
+    Request request;
+    request.set_page_size(1000);
+    do {
+      auto context = common::ContextWithTimeout(absl::Seconds(5));
+      Response response;
+      if (!((*admin_).*method)(context.get(), request, &response).ok()) return false;
+      for (const auto& item : items(response)) (*names)[item.name()] = item.display_name();
+      request.set_page_token(response.next_page_token());
+    } while (!request.page_token().empty() && !stop_.load());
+    return true;
+  }
+
+  void Refresh() {
+    using Stub = calls::v1::CallsAdminService::Stub;
+    std::map<std::string, std::string> names;
+    const bool ok = ListAll<calls::v1::ListQueuesRequest, calls::v1::ListQueuesResponse>(
+                        &Stub::ListQueues, [](const auto& r) { return r.queues(); }, &names) &&
+                    ListAll<calls::v1::ListTeamsRequest, calls::v1::ListTeamsResponse>(
+                        &Stub::ListTeams, [](const auto& r) { return r.teams(); }, &names) &&
+                    ListAll<calls::v1::ListOperatorsRequest, calls::v1::ListOperatorsResponse>(
+                        &Stub::ListOperators, [](const auto& r) { return r.operators(); }, &names);
+    if (!ok) return;  // keep what an earlier refresh found
+    absl::MutexLock lock(&mutex_);
+    names_ = std::move(names);
+  }
+
+  std::unique_ptr<calls::v1::CallsAdminService::Stub> admin_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  absl::Mutex mutex_;
+  std::map<std::string, std::string> names_ ABSL_GUARDED_BY(mutex_);
+};
+
 class Subscriber {
  public:
   Subscriber(std::string address, v1::WatchMetricsRequest request)
@@ -302,6 +370,8 @@ int Run(const std::vector<std::string>& queues, const std::vector<std::string>& 
   subscriber.Start();
   int exit_code = 0;
   if (screen) {
+    Names names(absl::GetFlag(FLAGS_calls_address));
+    names.Start();
     EnterTerminal();
     uint64_t drawn_version = ~uint64_t{0};
     absl::Time drawn_at = absl::InfinitePast();
@@ -311,7 +381,7 @@ int Run(const std::vector<std::string>& queues, const std::vector<std::string>& 
       // Redraw on new data, a resize, or every second (the clock and "since" columns move).
       if (version != drawn_version || g_resized.exchange(false) ||
           now - drawn_at >= absl::Seconds(1)) {
-        ScreenOptions options{.view = view, .address = address, .now = now};
+        ScreenOptions options{.view = view, .address = address, .now = now, .names = names.Get()};
         TerminalSize(&options.width, &options.height);
         bool refused = false;
         DashboardState state = subscriber.state(&options.connection, &refused);
