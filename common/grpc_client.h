@@ -20,8 +20,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/status.h"
 
 namespace contactcentre::common {
 
@@ -47,5 +49,19 @@ std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target,
 
 // A client context whose deadline is `timeout` from now; every call of the suite has one.
 std::unique_ptr<grpc::ClientContext> ContextWithTimeout(absl::Duration timeout);
+
+// One unary call of a generated stub with a deadline `timeout` from now; a failed call's
+// status as absl::Status (FromGrpcStatus), e.g.
+//   absl::StatusOr<v1::Call> call = UnaryCall(*stub, &Stub::GetCall, request);
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> UnaryCall(
+    Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, absl::Duration timeout = absl::Seconds(10)) {
+  auto context = ContextWithTimeout(timeout);
+  Response response;
+  grpc::Status status = (stub.*method)(context.get(), request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
 
 }  // namespace contactcentre::common

@@ -2,10 +2,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_client.h"
 #include "common/status.h"
 #include "contactcentre/calls/v1/admin_service.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
-#include "tools/sim/rpc.h"
 
 namespace contactcentre::sim {
 
@@ -33,7 +33,7 @@ absl::StatusOr<DemoCentre> CreatePlainCentre(const PlainCentreOptions& options,
   resolved->set_label("Resolved");
   create_queue.set_request_id(absl::StrCat(key, "-queue"));
   CC_ASSIGN_OR_RETURN(calls::Queue created_queue,
-                      Rpc(*admin, &AdminStub::CreateQueue, create_queue));
+                      common::UnaryCall(*admin, &AdminStub::CreateQueue, create_queue));
 
   DemoCentre centre;
   centre.language = "en";
@@ -59,13 +59,13 @@ absl::StatusOr<DemoCentre> CreatePlainCentre(const PlainCentreOptions& options,
     op->set_endpoint(absl::StrCat("sip:", login_prefix, "-", i + 1, "@sim"));
     create_operator.set_request_id(absl::StrCat(key, "-operator-", i));
     CC_ASSIGN_OR_RETURN(calls::Operator created,
-                        Rpc(*admin, &AdminStub::CreateOperator, create_operator));
+                        common::UnaryCall(*admin, &AdminStub::CreateOperator, create_operator));
     calls::CreateQueueMembershipRequest join;
     join.set_parent(created_queue.name());
     join.mutable_membership()->set_operator_(created.name());
     join.mutable_membership()->set_tier(1);
     join.set_request_id(absl::StrCat(key, "-member-", i));
-    CC_RETURN_IF_ERROR(Rpc(*admin, &AdminStub::CreateQueueMembership, join).status());
+    CC_RETURN_IF_ERROR(common::UnaryCall(*admin, &AdminStub::CreateQueueMembership, join).status());
     DemoOperator& demo = centre.operators.emplace_back();
     demo.name = created.name();
     demo.display_name = created.display_name();

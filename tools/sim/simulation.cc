@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_client.h"
 #include "common/log.h"
 #include "contactcentre/calls/v1/calls_service.grpc.pb.h"
 #include "contactcentre/calls/v1/campaigns_service.grpc.pb.h"
@@ -22,7 +23,6 @@
 #include "contactcentre/surveys/v1/quality_service.grpc.pb.h"
 #include "contactcentre/surveys/v1/survey_service.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
-#include "tools/sim/rpc.h"
 #include "tools/sim/scheduler.h"
 
 namespace contactcentre::sim {
@@ -237,7 +237,8 @@ void Simulation::LogIn(Desktop& desktop) {
   login.set_take_over(true);
   login.set_request_id(
       absl::StrCat("sim-login-", run_id_, "-", desktop.index, "-", sequence_.fetch_add(1)));
-  absl::StatusOr<calls::OperatorPresence> presence = Rpc(*calls_, &CallsStub::SetPresence, login);
+  absl::StatusOr<calls::OperatorPresence> presence =
+      common::UnaryCall(*calls_, &CallsStub::SetPresence, login);
   if (!presence.ok()) {
     CountError("SetPresence (login)", presence.status());
     return;
@@ -328,7 +329,8 @@ void Simulation::HandleEvent(Desktop& desktop, const calls::OperatorEvent& event
             ready.set_session_id(desktop.session);
           }
           ready.set_request_id(absl::StrCat("sim-ready-", run_id_, "-", sequence_.fetch_add(1)));
-          if (auto status = Rpc(*calls_, &CallsStub::SetPresence, ready); !status.ok()) {
+          if (auto status = common::UnaryCall(*calls_, &CallsStub::SetPresence, ready);
+              !status.ok()) {
             CountError("SetPresence (back from missed calls)", status.status());
           }
         });
@@ -366,7 +368,8 @@ void Simulation::HandleOffer(Desktop& desktop, const calls::ReservationOffered& 
     reject.set_reservation(reservation.name());
     reject.set_reason("busy with a customer's paperwork");
     reject.set_request_id(absl::StrCat("sim-reject-", reservation.name()));
-    if (auto status = Rpc(*calls_, &CallsStub::RejectReservation, reject); status.ok()) {
+    if (auto status = common::UnaryCall(*calls_, &CallsStub::RejectReservation, reject);
+        status.ok()) {
       absl::MutexLock lock(&mutex_);
       ++report_.rejected;
     } else if (status.status().code() != absl::StatusCode::kFailedPrecondition) {
@@ -379,7 +382,7 @@ void Simulation::HandleOffer(Desktop& desktop, const calls::ReservationOffered& 
     calls::AcceptReservationRequest accept;
     accept.set_reservation(reservation.name());
     accept.set_request_id(absl::StrCat("sim-accept-", reservation.name()));
-    (void)Rpc(*calls_, &CallsStub::AcceptReservation, accept);
+    (void)common::UnaryCall(*calls_, &CallsStub::AcceptReservation, accept);
     return;
   }
   {
@@ -388,7 +391,8 @@ void Simulation::HandleOffer(Desktop& desktop, const calls::ReservationOffered& 
     calls::AcceptReservationRequest accept;
     accept.set_reservation(reservation.name());
     accept.set_request_id(absl::StrCat("sim-accept-", reservation.name()));
-    absl::StatusOr<calls::Call> accepted = Rpc(*calls_, &CallsStub::AcceptReservation, accept);
+    absl::StatusOr<calls::Call> accepted =
+        common::UnaryCall(*calls_, &CallsStub::AcceptReservation, accept);
     if (!accepted.ok()) {
       // The ring timeout passed first (or the offer was withdrawn): the call goes back to its
       // place and is offered again.
@@ -419,7 +423,7 @@ void Simulation::StartTalking(Desktop& desktop, const calls::Call& call,
   calls::ConnectCallRequest connect;
   connect.set_call(call.name());
   connect.set_request_id(absl::StrCat("sim-connect-", call.name()));
-  if (auto status = Rpc(*calls_, &CallsStub::ConnectCall, connect); !status.ok()) {
+  if (auto status = common::UnaryCall(*calls_, &CallsStub::ConnectCall, connect); !status.ok()) {
     CountError("ConnectCall", status.status());
   }
   std::uniform_real_distribution<double> unit(0, 1);
@@ -432,7 +436,7 @@ void Simulation::StartTalking(Desktop& desktop, const calls::Call& call,
                                              : "агрессивный абонент, оскорбления");
     help.set_urgent(true);
     help.set_request_id(absl::StrCat("sim-help-", call.name()));
-    if (auto status = Rpc(*calls_, &CallsStub::RequestHelp, help); status.ok()) {
+    if (auto status = common::UnaryCall(*calls_, &CallsStub::RequestHelp, help); status.ok()) {
       absl::MutexLock lock(&mutex_);
       ++report_.help_requests;
     } else {
@@ -446,7 +450,8 @@ void Simulation::StartTalking(Desktop& desktop, const calls::Call& call,
     knowledge::SearchArticlesRequest search;
     search.set_query(query);
     search.set_page_size(5);
-    if (auto found = Rpc(*articles_, &knowledge::ArticlesService::Stub::SearchArticles, search);
+    if (auto found = common::UnaryCall(*articles_,
+                                       &knowledge::ArticlesService::Stub::SearchArticles, search);
         found.ok()) {
       absl::MutexLock lock(&mutex_);
       ++report_.knowledge_searches;
@@ -456,8 +461,8 @@ void Simulation::StartTalking(Desktop& desktop, const calls::Call& call,
     knowledge::SuggestPrecedentsRequest suggest;
     suggest.set_text(query);
     suggest.set_k(3);
-    if (auto suggested =
-            Rpc(*precedents_, &knowledge::PrecedentsService::Stub::SuggestPrecedents, suggest);
+    if (auto suggested = common::UnaryCall(
+            *precedents_, &knowledge::PrecedentsService::Stub::SuggestPrecedents, suggest);
         suggested.ok()) {
       // The operator uses a suggested precedent's solution now and then (linked in the
       // wrap-up), else one known for the queue's typical problem.
@@ -482,7 +487,7 @@ void Simulation::EndTalk(const std::shared_ptr<SimCall>& call, bool customer_end
                                        : calls::CALL_END_REASON_OPERATOR_HUNG_UP);
   hang_up.set_applied_by_telephony(true);
   hang_up.set_request_id(absl::StrCat("sim-hangup-", call->name));
-  absl::StatusOr<calls::Call> ended = Rpc(*calls_, &CallsStub::HangUp, hang_up);
+  absl::StatusOr<calls::Call> ended = common::UnaryCall(*calls_, &CallsStub::HangUp, hang_up);
   if (!ended.ok()) {
     CountError("HangUp", ended.status());
     return;
@@ -511,8 +516,8 @@ void Simulation::EndTalk(const std::shared_ptr<SimCall>& call, bool customer_end
   // survey settings is a simulated duration too).
   *offer.mutable_talk_time() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
       absl::ToInt64Nanoseconds(talk * options_.time_scale));
-  absl::StatusOr<surveys::OfferPostCallSurveyResponse> decided =
-      Rpc(*survey_campaigns_, &surveys::CampaignService::Stub::OfferPostCallSurvey, offer);
+  absl::StatusOr<surveys::OfferPostCallSurveyResponse> decided = common::UnaryCall(
+      *survey_campaigns_, &surveys::CampaignService::Stub::OfferPostCallSurvey, offer);
   if (!decided.ok()) {
     CountError("OfferPostCallSurvey", decided.status());
     return;
@@ -538,7 +543,7 @@ void Simulation::AnswerSurvey(const surveys::OfferPostCallSurveyResponse& offer,
   start.set_channel(surveys::SURVEY_CHANNEL_KEYPAD);
   start.set_customer(customer);
   absl::StatusOr<surveys::StartResponseResponse> started =
-      Rpc(*surveys_, &surveys::SurveyService::Stub::StartResponse, start);
+      common::UnaryCall(*surveys_, &surveys::SurveyService::Stub::StartResponse, start);
   if (!started.ok()) {
     CountError("StartResponse", started.status());
     return;
@@ -589,7 +594,8 @@ void Simulation::AnswerSurvey(const surveys::OfferPostCallSurveyResponse& offer,
         break;
     }
   }
-  if (auto submitted = Rpc(*surveys_, &surveys::SurveyService::Stub::SubmitResponse, submit);
+  if (auto submitted =
+          common::UnaryCall(*surveys_, &surveys::SurveyService::Stub::SubmitResponse, submit);
       submitted.ok()) {
     absl::MutexLock lock(&mutex_);
     ++report_.surveys_answered;
@@ -636,7 +642,8 @@ void Simulation::HandleCallUpdate(Desktop& desktop, const calls::Call& call) {
     absl::MutexLock lock(&sim->mutex);
     if (!sim->precedent.empty()) written->set_precedent(sim->precedent);
   }
-  absl::StatusOr<calls::Call> done = Rpc(*calls_, &CallsStub::CompleteWrapUp, request);
+  absl::StatusOr<calls::Call> done =
+      common::UnaryCall(*calls_, &CallsStub::CompleteWrapUp, request);
   if (!done.ok()) {
     CountError("CompleteWrapUp", done.status());
   } else {
@@ -662,7 +669,7 @@ void Simulation::HandleCallUpdate(Desktop& desktop, const calls::Call& call) {
       away.set_session_id(desktop.session);
     }
     away.set_request_id(absl::StrCat("sim-break-", call.name()));
-    if (auto status = Rpc(*calls_, &CallsStub::SetPresence, away); !status.ok()) {
+    if (auto status = common::UnaryCall(*calls_, &CallsStub::SetPresence, away); !status.ok()) {
       CountError("SetPresence (break)", status.status());
       return;
     }
@@ -682,7 +689,7 @@ void Simulation::HandleCallUpdate(Desktop& desktop, const calls::Call& call) {
         back.set_session_id(desktop.session);
       }
       back.set_request_id(absl::StrCat("sim-back-", name));
-      if (auto status = Rpc(*calls_, &CallsStub::SetPresence, back); !status.ok()) {
+      if (auto status = common::UnaryCall(*calls_, &CallsStub::SetPresence, back); !status.ok()) {
         CountError("SetPresence (back from break)", status.status());
       }
     });
@@ -710,7 +717,8 @@ void Simulation::Evaluate(const std::string& call, const std::string& op, const 
     if (!good) score->set_comment("Оператор перебивал клиента");
   }
   evaluate.set_comment("Плановая оценка качества");
-  if (auto done = Rpc(*quality_, &surveys::QualityService::Stub::EvaluateCall, evaluate);
+  if (auto done =
+          common::UnaryCall(*quality_, &surveys::QualityService::Stub::EvaluateCall, evaluate);
       done.ok()) {
     absl::MutexLock lock(&mutex_);
     ++report_.evaluations;
@@ -732,7 +740,8 @@ void Simulation::HandleHelpRequest(Desktop& desktop, const calls::HelpRequest& h
                         ? "Stay calm, offer a call-back, do not argue."
                         : "Сохраняйте спокойствие, предложите перезвонить, не спорьте.");
     answer.set_request_id(absl::StrCat("sim-answer-", name));
-    if (auto status = Rpc(*calls_, &CallsStub::AnswerHelpRequest, answer); status.ok()) {
+    if (auto status = common::UnaryCall(*calls_, &CallsStub::AnswerHelpRequest, answer);
+        status.ok()) {
       absl::MutexLock lock(&mutex_);
       ++report_.help_answered;
     } else if (status.status().code() != absl::StatusCode::kFailedPrecondition) {
@@ -753,7 +762,7 @@ void Simulation::HeartbeatLoop() {
         if (desktop->session.empty()) continue;
         beat.set_session_id(desktop->session);
       }
-      if (auto status = Rpc(*calls_, &CallsStub::Heartbeat, beat); !status.ok()) {
+      if (auto status = common::UnaryCall(*calls_, &CallsStub::Heartbeat, beat); !status.ok()) {
         if (status.status().code() == absl::StatusCode::kFailedPrecondition) {
           absl::MutexLock lock(&desktop->mutex);
           desktop->session.clear();  // logged out (heartbeat timeout): the desktop logs in
@@ -795,7 +804,8 @@ void Simulation::Arrive(const DemoQueue& queue, const DemoCustomer* customer,
   offer.set_request_id(telephony_id);
   call->offered_at = absl::Now();
   live_calls_.fetch_add(1);
-  absl::StatusOr<calls::OfferCallResponse> offered = Rpc(*calls_, &CallsStub::OfferCall, offer);
+  absl::StatusOr<calls::OfferCallResponse> offered =
+      common::UnaryCall(*calls_, &CallsStub::OfferCall, offer);
   if (!offered.ok()) {
     CountError("OfferCall", offered.status());
     live_calls_.fetch_sub(1);
@@ -832,7 +842,7 @@ void Simulation::GiveUp(const std::shared_ptr<SimCall>& call) {
     hang_up.set_end_reason(calls::CALL_END_REASON_CUSTOMER_HUNG_UP);
     hang_up.set_applied_by_telephony(true);
     hang_up.set_request_id(absl::StrCat("sim-abandon-", call->name));
-    absl::StatusOr<calls::Call> ended = Rpc(*calls_, &CallsStub::HangUp, hang_up);
+    absl::StatusOr<calls::Call> ended = common::UnaryCall(*calls_, &CallsStub::HangUp, hang_up);
     if (!ended.ok()) {
       CountError("HangUp (caller gives up)", ended.status());
       return;
@@ -938,7 +948,7 @@ void Simulation::RunOutbound() {
   }
   create.set_request_id(absl::StrCat("sim-campaign-", run_id_));
   absl::StatusOr<calls::Campaign> created =
-      Rpc(*campaigns_, &CampaignsStub::CreateCampaign, create);
+      common::UnaryCall(*campaigns_, &CampaignsStub::CreateCampaign, create);
   if (!created.ok()) {
     CountError("CreateCampaign", created.status());
     return;
@@ -957,7 +967,7 @@ void Simulation::RunOutbound() {
     amount->set_label(english ? "Amount due" : "Сумма к оплате");
     amount->set_value(absl::StrCat(1000 + random() % 20000, english ? " RUB" : " ₽"));
     entry.set_request_id(absl::StrCat(create.request_id(), "-entry-", i));
-    if (auto status = Rpc(*campaigns_, &CampaignsStub::CreateCampaignEntry, entry);
+    if (auto status = common::UnaryCall(*campaigns_, &CampaignsStub::CreateCampaignEntry, entry);
         !status.ok() && status.status().code() != absl::StatusCode::kAlreadyExists) {
       CountError("CreateCampaignEntry", status.status());
     }
@@ -965,7 +975,8 @@ void Simulation::RunOutbound() {
   calls::StartCampaignRequest start;
   start.set_name(created->name());
   start.set_request_id(absl::StrCat(create.request_id(), "-start"));
-  if (auto status = Rpc(*campaigns_, &CampaignsStub::StartCampaign, start); !status.ok()) {
+  if (auto status = common::UnaryCall(*campaigns_, &CampaignsStub::StartCampaign, start);
+      !status.ok()) {
     CountError("StartCampaign", status.status());
     return;
   }
@@ -1028,7 +1039,8 @@ void Simulation::RunOutbound() {
         *report.mutable_ring_duration() =
             google::protobuf::util::TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(ring));
         report.set_request_id(absl::StrCat("sim-dial-", dial.call()));
-        auto reported = Rpc(*campaigns_, &calls::CampaignsService::Stub::ReportDialOutcome, report);
+        auto reported = common::UnaryCall(
+            *campaigns_, &calls::CampaignsService::Stub::ReportDialOutcome, report);
         if (!reported.ok()) {
           CountError("ReportDialOutcome", reported.status());
           if (answered) Finish(sim);
@@ -1052,7 +1064,8 @@ void Simulation::RunOutbound() {
   calls::StopCampaignRequest stop;
   stop.set_name(created->name());
   stop.set_request_id(absl::StrCat(create.request_id(), "-stop"));
-  if (auto status = Rpc(*campaigns_, &CampaignsStub::StopCampaign, stop); !status.ok()) {
+  if (auto status = common::UnaryCall(*campaigns_, &CampaignsStub::StopCampaign, stop);
+      !status.ok()) {
     CountError("StopCampaign", status.status());
   }
 }
@@ -1078,7 +1091,7 @@ absl::StatusOr<SimReport> Simulation::Run() {
     surveys::GetScorecardRequest get;
     get.set_name(centre_.scorecard);
     absl::StatusOr<surveys::Scorecard> scorecard =
-        Rpc(*quality_, &surveys::QualityService::Stub::GetScorecard, get);
+        common::UnaryCall(*quality_, &surveys::QualityService::Stub::GetScorecard, get);
     if (!scorecard.ok()) return scorecard.status();
     scorecard_ = *std::move(scorecard);
   }
@@ -1182,7 +1195,7 @@ absl::StatusOr<SimReport> Simulation::Run() {
     }
     out.set_request_id(
         absl::StrCat("sim-logout-", run_id_, "-", desktop->index, "-", sequence_.fetch_add(1)));
-    (void)Rpc(*calls_, &CallsStub::SetPresence, out);
+    (void)common::UnaryCall(*calls_, &CallsStub::SetPresence, out);
   }
   finished_.store(true);
   for (auto& desktop : desktops_) {

@@ -27,11 +27,7 @@ absl::StatusOr<Response> Rpc(Stub& stub,
                              grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
                                                           Response*),
                              const Request& request) {
-  auto context = common::ContextWithTimeout(absl::Seconds(20));
-  Response response;
-  grpc::Status status = (stub.*method)(context.get(), request, &response);
-  if (!status.ok()) return common::FromGrpcStatus(status);
-  return response;
+  return common::UnaryCall(stub, method, request, absl::Seconds(20));
 }
 
 struct ClusterOptions {
