@@ -53,6 +53,7 @@
 #include "common/pg_util.h"
 #include "common/redis.h"
 #include "contactcentre/analytics/v1/analytics_service.grpc.pb.h"
+#include "tools/bench/bench_util.h"
 
 ABSL_FLAG(std::string, postgres, "host=127.0.0.1 port=25432 user=cc dbname=postgres",
           "libpq connection string of a server where the benchmark may create a database");
@@ -80,31 +81,6 @@ namespace v1 = analytics::v1;
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "cc-bench-analytics: %s\n", message.c_str());
   std::exit(1);
-}
-
-std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
-  std::map<std::string, std::string> env;
-  std::ifstream file(path);
-  for (std::string line; std::getline(file, line);) {
-    if (auto eq = line.find('='); eq != std::string::npos) {
-      env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return env;
-}
-
-double ProcessCpu(pid_t pid) {
-  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
-  double utime = 0, stime = 0;
-  if (fields.size() > 12 && absl::SimpleAtod(fields[11], &utime) &&
-      absl::SimpleAtod(fields[12], &stime)) {
-    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  return 0;
 }
 
 // VmRSS and VmHWM of a process, in MiB.

@@ -43,6 +43,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "services/calls/router.h"
 #include "services/calls/testing/calls_cluster.h"
+#include "tools/bench/bench_util.h"
 
 ABSL_FLAG(std::string, servers_env, "",
           "the env file of deploy/local-servers.sh (PostgreSQL and Redis addresses); required");
@@ -69,17 +70,6 @@ using calls::testing::Rpc;
 using Stub = calls::v1::CallsService::Stub;
 namespace v1 = calls::v1;
 
-std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
-  std::map<std::string, std::string> env;
-  std::ifstream file(path);
-  for (std::string line; std::getline(file, line);) {
-    if (auto eq = line.find('='); eq != std::string::npos) {
-      env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return env;
-}
-
 void Die(const std::string& message) {
   std::cerr << "cc-bench-calls: " << message << std::endl;
   std::exit(1);
@@ -89,22 +79,6 @@ template <typename T>
 T Must(absl::StatusOr<T> value, absl::string_view what) {
   if (!value.ok()) Die(absl::StrCat(what, ": ", value.status().ToString()));
   return *std::move(value);
-}
-
-// CPU seconds (user + system) a process has used, from /proc.
-double ProcessCpu(pid_t pid) {
-  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
-  // After the command: state(0) ... utime(11) stime(12), in clock ticks.
-  double utime = 0, stime = 0;
-  if (fields.size() > 12 && absl::SimpleAtod(fields[11], &utime) &&
-      absl::SimpleAtod(fields[12], &stime)) {
-    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  return 0;
 }
 
 struct RedisCounters {
