@@ -1211,5 +1211,666 @@ TEST_F(HeartbeatTest, ASilentOperatorGoesOfflineAndTheirOfferReturnsToTheQueue) 
   beating.join();
 }
 
+// A telephony adapter: its WatchTelephonyCommands stream read on a thread of its own.
+class TelephonyAdapter {
+ public:
+  TelephonyAdapter(Stub& stub, const std::string& name) {
+    v1::WatchTelephonyCommandsRequest request;
+    request.set_telephony_adapter(name);
+    reader_ = stub.WatchTelephonyCommands(&context_, request);
+    thread_ = std::thread([this] {
+      v1::TelephonyCommand command;
+      while (reader_->Read(&command)) {
+        absl::MutexLock lock(&mutex_);
+        commands_.push_back(command);
+      }
+      grpc::Status status = reader_->Finish();
+      absl::MutexLock lock(&mutex_);
+      status_ = status;
+    });
+  }
+  ~TelephonyAdapter() { Close(); }
+
+  void Close() {
+    if (!thread_.joinable()) return;
+    context_.TryCancel();
+    thread_.join();
+  }
+
+  // Waits up to 10 s for the `index`-th command received (0-based).
+  std::optional<v1::TelephonyCommand> Next(size_t index) {
+    absl::MutexLock lock(&mutex_);
+    auto arrived = [this, index]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+      return commands_.size() > index || status_.has_value();
+    };
+    mutex_.AwaitWithTimeout(absl::Condition(&arrived), absl::Seconds(10));
+    if (commands_.size() <= index) return std::nullopt;
+    return commands_[index];
+  }
+
+  size_t Count() {
+    absl::MutexLock lock(&mutex_);
+    return commands_.size();
+  }
+
+  // The stream's final status, once it ended (waits up to `timeout`).
+  std::optional<grpc::Status> Ended(absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock(&mutex_);
+    auto ended = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) { return status_.has_value(); };
+    mutex_.AwaitWithTimeout(absl::Condition(&ended), timeout);
+    return status_;
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::TelephonyCommand>> reader_;
+  absl::Mutex mutex_;
+  std::vector<v1::TelephonyCommand> commands_ ABSL_GUARDED_BY(mutex_);
+  std::optional<grpc::Status> status_ ABSL_GUARDED_BY(mutex_);
+  std::thread thread_;
+};
+
+// Telephony commands and warm transfers: a cluster of their own.
+class TelephonyTest : public CallsTest {
+ protected:
+  // A fresh adapter name, so that tests do not see each other's commands.
+  std::string NewAdapter() { return absl::StrCat("pbx-", common::NewId()); }
+
+  v1::Call OfferFrom(const std::string& adapter, const v1::Queue& queue, int replica = 0) {
+    v1::OfferCallRequest request;
+    request.set_telephony_adapter(adapter);
+    request.set_telephony_call_id(absl::StrCat("linkedid-", common::NewId()));
+    request.set_queue(queue.name());
+    request.mutable_caller_number()->set_raw("+7 495 123 45 67");
+    request.set_request_id(common::NewId());
+    auto offered = Rpc(calls(replica), &Stub::OfferCall, request);
+    EXPECT_TRUE(offered.ok()) << offered.status();
+    return offered.ok() ? offered->call() : v1::Call();
+  }
+
+  absl::Status Ack(const std::string& adapter, const std::string& command, bool success,
+                   const std::string& failure_reason = "", int replica = 0) {
+    v1::AcknowledgeTelephonyCommandRequest request;
+    request.set_telephony_adapter(adapter);
+    request.set_command_id(command);
+    request.set_success(success);
+    request.set_failure_reason(failure_reason);
+    request.set_request_id(common::NewId());
+    return Rpc(calls(replica), &Stub::AcknowledgeTelephonyCommand, request).status();
+  }
+
+  absl::StatusOr<v1::TransferCallResponse> Transfer(const v1::Call& call, v1::TransferMode mode,
+                                                    const std::string& to_operator,
+                                                    const std::string& to_queue = "",
+                                                    int replica = 0) {
+    v1::TransferCallRequest request;
+    request.set_call(call.name());
+    request.set_mode(mode);
+    if (!to_operator.empty()) request.set_to_operator(to_operator);
+    if (!to_queue.empty()) request.set_to_queue(to_queue);
+    request.set_notes("customer asks about a mortgage");
+    request.set_request_id(common::NewId());
+    return Rpc(calls(replica), &Stub::TransferCall, request);
+  }
+
+  absl::StatusOr<v1::TransferCallResponse> CompleteTransfer(const v1::Call& call, int replica = 0) {
+    v1::CompleteTransferRequest request;
+    request.set_call(call.name());
+    request.set_request_id(common::NewId());
+    return Rpc(calls(replica), &Stub::CompleteTransfer, request);
+  }
+
+  absl::StatusOr<v1::TransferCallResponse> CancelTransfer(const v1::Call& call, int replica = 0) {
+    v1::CancelTransferRequest request;
+    request.set_call(call.name());
+    request.set_request_id(common::NewId());
+    return Rpc(calls(replica), &Stub::CancelTransfer, request);
+  }
+
+  // The record of a call leg in PostgreSQL once `done` holds (the relay writes in batches).
+  v1::Call WaitForRecord(const std::string& name,
+                         const std::function<bool(const v1::Call&)>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(15);
+    v1::Call record;
+    while (absl::Now() < deadline) {
+      pqxx::connection connection(calls_db_->dsn());
+      pqxx::nontransaction txn(connection);
+      pqxx::result rows = txn.exec_params("SELECT record FROM call_records WHERE id = $1::uuid",
+                                          name.substr(strlen("calls/")));
+      if (!rows.empty()) {
+        record.ParseFromString(common::BytesOf(rows[0][0]));
+        if (done(record)) return record;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    ADD_FAILURE() << "the record of " << name
+                  << " never reached the expected state; last: " << record.DebugString();
+    return record;
+  }
+
+  // Two operators: `first` serves `queue` (and gets its calls), `second` serves `other`.
+  struct TwoDesks {
+    v1::Queue queue;
+    v1::Queue other;
+    v1::Operator first;
+    v1::Operator second;
+  };
+  TwoDesks TwoOperators() {
+    TwoDesks desks;
+    desks.queue = *scenario().CreateQueue("Retail");
+    desks.other = *scenario().CreateQueue("Mortgage");
+    desks.first = *scenario().CreateOperator("Irina");
+    desks.second = *scenario().CreateOperator("Oleg");
+    EXPECT_TRUE(scenario().AddMember(desks.queue, desks.first).ok());
+    EXPECT_TRUE(scenario().AddMember(desks.other, desks.second).ok());
+    EXPECT_TRUE(scenario().LogIn(desks.first).ok());
+    EXPECT_TRUE(scenario().LogIn(desks.second).ok());
+    return desks;
+  }
+
+  // A call of `adapter` offered in desks.queue, accepted by desks.first, bridged and connected;
+  // `commands` counts the adapter's commands received so far.
+  v1::Call ConnectedCall(const std::string& adapter, TelephonyAdapter& pbx, const TwoDesks& desks,
+                         size_t& commands) {
+    const v1::Call offered = OfferFrom(adapter, desks.queue, 1);
+    EXPECT_EQ(offered.operator_(), desks.first.name());
+    EXPECT_TRUE(Accept(offered, 0).ok());
+    auto bridge = pbx.Next(commands++);
+    EXPECT_TRUE(bridge.has_value() && bridge->has_bridge());
+    if (bridge.has_value()) {
+      EXPECT_TRUE(Ack(adapter, bridge->command_id(), true).ok());
+    }
+    auto connected = Connect(offered, 1);
+    EXPECT_TRUE(connected.ok()) << connected.status();
+    return connected.ok() ? *connected : offered;
+  }
+};
+
+TEST_F(TelephonyTest, TheAdapterIsToldToBridgeWhenTheOperatorAccepts) {
+  Desk desk = OneOperatorQueue();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+  const v1::Call offered = OfferFrom(adapter, desk.queue, 0);
+  ASSERT_EQ(offered.state(), v1::CALL_STATE_RESERVED);
+  // Nothing for the adapter to do until the operator accepts.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(pbx.Count(), 0u);
+
+  ASSERT_TRUE(Accept(offered, 0).ok());
+  auto bridge = pbx.Next(0);
+  ASSERT_TRUE(bridge.has_value());
+  ASSERT_TRUE(bridge->has_bridge()) << bridge->DebugString();
+  EXPECT_EQ(bridge->call(), offered.name());
+  EXPECT_EQ(bridge->telephony_call_id(), offered.telephony_call_id());
+  EXPECT_FALSE(bridge->command_id().empty());
+  EXPECT_TRUE(bridge->has_create_time());
+  EXPECT_EQ(bridge->bridge().operator_(), desk.op.name());
+  EXPECT_EQ(bridge->bridge().endpoint(), desk.op.endpoint());
+  EXPECT_FALSE(bridge->bridge().consult());
+  EXPECT_EQ(bridge->bridge().display().at("caller_number"), "+74951234567");
+  EXPECT_EQ(bridge->bridge().display().at("queue"), desk.queue.display_name());
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), true, "", 1).ok());
+  // A repeated acknowledgement is not an error and changes nothing.
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), false, "late duplicate", 0).ok());
+  auto connected = Connect(offered, 1);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  EXPECT_EQ(connected->state(), v1::CALL_STATE_CONNECTED);
+  EXPECT_EQ(Presence(desk.op)->state(), v1::OPERATOR_STATE_ON_CALL);
+
+  // What the adapter itself did is not sent back to it; what a desktop asks for is.
+  v1::HoldCallRequest hold;
+  hold.set_call(offered.name());
+  hold.set_applied_by_telephony(true);
+  ASSERT_TRUE(Rpc(calls(0), &Stub::HoldCall, hold).ok());
+  v1::ResumeCallRequest resume;
+  resume.set_call(offered.name());
+  ASSERT_TRUE(Rpc(calls(1), &Stub::ResumeCall, resume).ok());
+  auto resumed = pbx.Next(1);
+  ASSERT_TRUE(resumed.has_value());
+  ASSERT_TRUE(resumed->has_hold()) << resumed->DebugString();
+  EXPECT_FALSE(resumed->hold().on_hold());
+  ASSERT_TRUE(Ack(adapter, resumed->command_id(), true).ok());
+
+  auto ended = HangUp(offered, 0, v1::CALL_END_REASON_OPERATOR_HUNG_UP);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  auto hang_up = pbx.Next(2);
+  ASSERT_TRUE(hang_up.has_value());
+  ASSERT_TRUE(hang_up->has_hang_up()) << hang_up->DebugString();
+  EXPECT_EQ(hang_up->hang_up().reason(), v1::CALL_END_REASON_OPERATOR_HUNG_UP);
+  EXPECT_FALSE(hang_up->hang_up().consult_only());
+  ASSERT_TRUE(Ack(adapter, hang_up->command_id(), true).ok());
+  // The adapter's own report of the same hang-up changes nothing and orders nothing.
+  v1::HangUpRequest reported;
+  reported.set_call(offered.name());
+  reported.set_end_reason(v1::CALL_END_REASON_CUSTOMER_HUNG_UP);
+  reported.set_applied_by_telephony(true);
+  ASSERT_TRUE(Rpc(calls(1), &Stub::HangUp, reported).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(pbx.Count(), 3u);
+}
+
+TEST_F(TelephonyTest, UnacknowledgedCommandsAreResentOnReconnectToAnyReplica) {
+  Desk desk = OneOperatorQueue();
+  const std::string adapter = NewAdapter();
+  auto first = std::make_unique<TelephonyAdapter>(calls(0), adapter);
+  const v1::Call offered = OfferFrom(adapter, desk.queue, 1);
+  ASSERT_TRUE(Accept(offered, 1).ok());
+  auto bridge = first->Next(0);
+  ASSERT_TRUE(bridge.has_value() && bridge->has_bridge());
+  // The adapter goes away without acknowledging it.
+  first->Close();
+
+  // Reconnected to the other replica: the command comes again, first, with the same id.
+  auto second = std::make_unique<TelephonyAdapter>(calls(1), adapter);
+  auto again = second->Next(0);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->command_id(), bridge->command_id());
+  EXPECT_EQ(again->bridge().operator_(), desk.op.name());
+
+  // A second stream of the same adapter replaces the first, which ends ABORTED.
+  TelephonyAdapter third(calls(0), adapter);
+  auto replaced = second->Ended();
+  ASSERT_TRUE(replaced.has_value());
+  EXPECT_EQ(replaced->error_code(), grpc::StatusCode::ABORTED) << replaced->error_message();
+  auto third_copy = third.Next(0);
+  ASSERT_TRUE(third_copy.has_value());
+  EXPECT_EQ(third_copy->command_id(), bridge->command_id());
+
+  // Acknowledged (on another replica than the stream's), it is not sent again.
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), true, "", 1).ok());
+  ASSERT_TRUE(Connect(offered, 0).ok());
+  third.Close();
+  TelephonyAdapter fourth(calls(1), adapter);
+  v1::HoldCallRequest hold;
+  hold.set_call(offered.name());
+  ASSERT_TRUE(Rpc(calls(0), &Stub::HoldCall, hold).ok());
+  auto next = fourth.Next(0);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_TRUE(next->has_hold()) << next->DebugString();
+  EXPECT_TRUE(next->hold().on_hold());
+}
+
+TEST_F(TelephonyTest, AFailedBridgeRequeuesTheCallAndTheOperatorIsNotReady) {
+  Desk desk = OneOperatorQueue();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(0), adapter);
+  const v1::Call first = OfferFrom(adapter, desk.queue, 0);
+  ASSERT_EQ(first.operator_(), desk.op.name());
+  const v1::Call second = OfferFrom(adapter, desk.queue, 1);
+  ASSERT_EQ(second.state(), v1::CALL_STATE_QUEUED);
+  ASSERT_TRUE(Accept(first, 1).ok());
+  auto bridge = pbx.Next(0);
+  ASSERT_TRUE(bridge.has_value() && bridge->has_bridge());
+
+  // Bad acknowledgements are refused and change nothing.
+  EXPECT_TRUE(HasCode(Ack("", bridge->command_id(), false), absl::StatusCode::kInvalidArgument,
+                      "telephony_adapter"));
+  EXPECT_TRUE(HasCode(Ack(adapter, "", false), absl::StatusCode::kInvalidArgument, "command_id"));
+  EXPECT_TRUE(HasCode(Ack(adapter, "no-such-command", false), absl::StatusCode::kNotFound));
+  EXPECT_TRUE(HasCode(Ack("another-pbx", bridge->command_id(), false),
+                      absl::StatusCode::kFailedPrecondition, "WRONG_ADAPTER"));
+  EXPECT_EQ(Presence(desk.op)->state(), v1::OPERATOR_STATE_ON_CALL);
+
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), false, "endpoint unreachable", 1).ok());
+  const v1::OperatorPresence presence = WaitForPresence(
+      desk.op, [](const auto& p) { return p.state() == v1::OPERATOR_STATE_NOT_READY; });
+  EXPECT_EQ(presence.reason_code(), "bridge_failed");
+  EXPECT_TRUE(presence.current_call().empty());
+  auto back = GetCall(first.name());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state(), v1::CALL_STATE_QUEUED);
+  EXPECT_TRUE(back->operator_().empty());
+  ASSERT_EQ(back->reservations_size(), 1);
+  EXPECT_EQ(back->reservations(0).state(), v1::RESERVATION_STATE_CANCELLED);
+  EXPECT_TRUE(absl::StrContains(back->reservations(0).reason(), "bridge_failed"));
+  // Back at its place: ahead of the call offered after it.
+  v1::GetQueuePositionRequest position;
+  position.set_call(first.name());
+  auto place = Rpc(calls(1), &Stub::GetQueuePosition, position);
+  ASSERT_TRUE(place.ok()) << place.status();
+  EXPECT_EQ(place->position(), 1);
+  EXPECT_EQ(place->waiting_calls(), 2);
+  EXPECT_EQ(second.state(), v1::CALL_STATE_QUEUED);
+}
+
+TEST_F(TelephonyTest, AWarmTransferConsultsThenMovesTheCallerKeepingTheChain) {
+  TwoDesks desks = TwoOperators();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+  size_t commands = 0;
+  const v1::Call call = ConnectedCall(adapter, pbx, desks, commands);
+  ASSERT_EQ(call.state(), v1::CALL_STATE_CONNECTED);
+
+  // Not connected yet to anyone: the target must be consulting before the transfer completes.
+  auto started = Transfer(call, v1::TRANSFER_MODE_WARM, desks.second.name(), "", 1);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const v1::Call old_leg = started->call();
+  const v1::Call new_leg = started->new_call();
+  EXPECT_EQ(old_leg.state(), v1::CALL_STATE_CONNECTED);
+  EXPECT_EQ(old_leg.next_call(), new_leg.name());
+  ASSERT_EQ(old_leg.holds_size(), 1);
+  EXPECT_FALSE(old_leg.holds(0).has_end_time());
+  EXPECT_EQ(new_leg.state(), v1::CALL_STATE_RESERVED);
+  EXPECT_EQ(new_leg.operator_(), desks.second.name());
+  EXPECT_EQ(new_leg.previous_call(), call.name());
+  EXPECT_EQ(new_leg.chain_root(), call.name());
+  EXPECT_EQ(new_leg.transfer().mode(), v1::TRANSFER_MODE_WARM);
+  EXPECT_EQ(new_leg.transfer().from_operator(), desks.first.name());
+  EXPECT_EQ(new_leg.transfer().to_operator(), desks.second.name());
+  EXPECT_EQ(new_leg.telephony_call_id(), call.telephony_call_id());
+  EXPECT_EQ(Presence(desks.first)->state(), v1::OPERATOR_STATE_ON_CALL);
+  auto held = pbx.Next(commands++);
+  ASSERT_TRUE(held.has_value());
+  ASSERT_TRUE(held->has_hold()) << held->DebugString();
+  EXPECT_TRUE(held->hold().on_hold());
+  EXPECT_EQ(held->call(), call.name());
+
+  // One warm transfer at a time.
+  EXPECT_TRUE(HasCode(Transfer(call, v1::TRANSFER_MODE_WARM, "", desks.other.name()).status(),
+                      absl::StatusCode::kFailedPrecondition, "TRANSFER_PENDING"));
+  EXPECT_TRUE(HasCode(Transfer(call, v1::TRANSFER_MODE_COLD, "", desks.other.name()).status(),
+                      absl::StatusCode::kFailedPrecondition, "TRANSFER_PENDING"));
+  EXPECT_TRUE(HasCode(CompleteTransfer(call).status(), absl::StatusCode::kFailedPrecondition,
+                      "TARGET_NOT_CONNECTED"));
+
+  // The target accepts: a consult bridge between the two operators.
+  ASSERT_TRUE(Accept(new_leg, 0).ok());
+  auto consult = pbx.Next(commands++);
+  ASSERT_TRUE(consult.has_value());
+  ASSERT_TRUE(consult->has_bridge()) << consult->DebugString();
+  EXPECT_TRUE(consult->bridge().consult());
+  EXPECT_EQ(consult->call(), new_leg.name());
+  EXPECT_EQ(consult->telephony_call_id(), call.telephony_call_id());
+  EXPECT_EQ(consult->bridge().operator_(), desks.second.name());
+  EXPECT_EQ(consult->bridge().endpoint(), desks.second.endpoint());
+  EXPECT_TRUE(HasCode(Connect(new_leg, 1).status(), absl::StatusCode::kFailedPrecondition,
+                      "CONSULT_IN_PROGRESS"));
+  EXPECT_TRUE(HasCode(CompleteTransfer(call).status(), absl::StatusCode::kFailedPrecondition,
+                      "TARGET_NOT_CONNECTED"));
+  ASSERT_TRUE(Ack(adapter, consult->command_id(), true, "", 0).ok());
+
+  // Completed: the caller goes to the target; the first operator wraps up the old leg.
+  auto completed = CompleteTransfer(call, 1);
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_EQ(completed->call().state(), v1::CALL_STATE_TRANSFERRED);
+  EXPECT_EQ(completed->call().end_reason(), v1::CALL_END_REASON_TRANSFERRED);
+  ASSERT_EQ(completed->call().holds_size(), 1);
+  EXPECT_TRUE(completed->call().holds(0).has_end_time());
+  EXPECT_EQ(completed->new_call().state(), v1::CALL_STATE_RESERVED);
+  EXPECT_EQ(WaitForPresence(desks.first,
+                            [](const auto& p) { return p.state() == v1::OPERATOR_STATE_WRAP_UP; })
+                .state(),
+            v1::OPERATOR_STATE_WRAP_UP);
+  auto bridge = pbx.Next(commands++);
+  ASSERT_TRUE(bridge.has_value());
+  ASSERT_TRUE(bridge->has_bridge()) << bridge->DebugString();
+  EXPECT_FALSE(bridge->bridge().consult());
+  EXPECT_EQ(bridge->call(), new_leg.name());
+  EXPECT_EQ(bridge->bridge().operator_(), desks.second.name());
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), true).ok());
+  auto connected = Connect(new_leg, 0);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  EXPECT_EQ(connected->state(), v1::CALL_STATE_CONNECTED);
+  EXPECT_TRUE(HasCode(CompleteTransfer(call).status(), absl::StatusCode::kFailedPrecondition,
+                      "NO_TRANSFER_PENDING"));
+
+  // A repeated OfferCall of the adapter's call now finds the new leg.
+  ASSERT_TRUE(WrapUp(call, "escalated", 1).ok());
+  auto old_live = GetCall(call.name(), 0);
+  ASSERT_TRUE(old_live.ok());
+  EXPECT_EQ(old_live->state(), v1::CALL_STATE_TRANSFERRED);
+  EXPECT_EQ(old_live->next_call(), new_leg.name());
+  EXPECT_EQ(old_live->wrap_up().disposition(), "escalated");
+  EXPECT_EQ(old_live->wrap_up().author(), desks.first.name());
+  EXPECT_EQ(old_live->transfer().mode(), v1::TRANSFER_MODE_WARM);
+
+  // Both legs' records in PostgreSQL, linked in one chain.
+  const v1::Call old_record = WaitForRecord(call.name(), [](const v1::Call& c) {
+    return c.state() == v1::CALL_STATE_TRANSFERRED && c.has_wrap_up();
+  });
+  EXPECT_EQ(old_record.operator_(), desks.first.name());
+  EXPECT_EQ(old_record.next_call(), new_leg.name());
+  EXPECT_EQ(old_record.holds_size(), 1);
+  EXPECT_TRUE(old_record.has_end_time());
+  const v1::Call new_record = WaitForRecord(
+      new_leg.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_CONNECTED; });
+  EXPECT_EQ(new_record.operator_(), desks.second.name());
+  EXPECT_EQ(new_record.previous_call(), call.name());
+  EXPECT_EQ(new_record.chain_root(), call.name());
+  EXPECT_EQ(new_record.transfer().mode(), v1::TRANSFER_MODE_WARM);
+  EXPECT_TRUE(new_record.has_connect_time());
+  auto chain = [&] {
+    v1::ListCallsRequest request;
+    request.set_site(*site_);
+    request.set_chain_root(call.name());
+    return Rpc(calls(), &Stub::ListCalls, request);
+  }();
+  ASSERT_TRUE(chain.ok());
+  EXPECT_EQ(chain->calls_size(), 2);
+  // The transfer is a public event once it took effect.
+  bool transferred = false;
+  for (const auto& event : EventsOf(call.name())) {
+    if (event.has_call_transferred()) {
+      transferred = true;
+      EXPECT_EQ(event.call_transferred().new_call(), new_leg.name());
+      EXPECT_EQ(event.call_transferred().to_operator(), desks.second.name());
+    }
+  }
+  EXPECT_TRUE(transferred);
+
+  // The target finishes the call as any other.
+  ASSERT_TRUE(HangUp(new_leg, 1).ok());
+  ASSERT_TRUE(WrapUp(new_leg, "resolved", 0).ok());
+  EXPECT_EQ(WaitForPresence(desks.second,
+                            [](const auto& p) { return p.state() == v1::OPERATOR_STATE_AVAILABLE; })
+                .state(),
+            v1::OPERATOR_STATE_AVAILABLE);
+}
+
+TEST_F(TelephonyTest, ACancelledWarmTransferReturnsTheCallerToTheFirstOperator) {
+  TwoDesks desks = TwoOperators();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(0), adapter);
+  size_t commands = 0;
+  const v1::Call call = ConnectedCall(adapter, pbx, desks, commands);
+  // To a queue: offered to its member.
+  auto started = Transfer(call, v1::TRANSFER_MODE_WARM, "", desks.other.name(), 0);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const v1::Call new_leg = started->new_call();
+  EXPECT_EQ(new_leg.queue(), desks.other.name());
+  EXPECT_EQ(new_leg.operator_(), desks.second.name());
+  auto held = pbx.Next(commands++);
+  ASSERT_TRUE(held.has_value() && held->has_hold() && held->hold().on_hold());
+  ASSERT_TRUE(Accept(new_leg, 1).ok());
+  auto consult = pbx.Next(commands++);
+  ASSERT_TRUE(consult.has_value() && consult->has_bridge() && consult->bridge().consult());
+  ASSERT_TRUE(Ack(adapter, consult->command_id(), true, "", 1).ok());
+  EXPECT_EQ(Presence(desks.second)->state(), v1::OPERATOR_STATE_ON_CALL);
+
+  auto cancelled = CancelTransfer(call, 1);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->call().state(), v1::CALL_STATE_CONNECTED);
+  EXPECT_EQ(cancelled->call().operator_(), desks.first.name());
+  EXPECT_TRUE(cancelled->call().next_call().empty());
+  ASSERT_EQ(cancelled->call().holds_size(), 1);
+  EXPECT_TRUE(cancelled->call().holds(0).has_end_time());
+  EXPECT_EQ(cancelled->new_call().state(), v1::CALL_STATE_FAILED);
+  EXPECT_EQ(cancelled->new_call().failure_reason(), "transfer_cancelled");
+  // The adapter hangs the consult up and takes the caller off hold.
+  auto hang_up = pbx.Next(commands++);
+  ASSERT_TRUE(hang_up.has_value());
+  ASSERT_TRUE(hang_up->has_hang_up()) << hang_up->DebugString();
+  EXPECT_TRUE(hang_up->hang_up().consult_only());
+  EXPECT_EQ(hang_up->call(), new_leg.name());
+  auto resumed = pbx.Next(commands++);
+  ASSERT_TRUE(resumed.has_value());
+  ASSERT_TRUE(resumed->has_hold()) << resumed->DebugString();
+  EXPECT_FALSE(resumed->hold().on_hold());
+  EXPECT_EQ(resumed->call(), call.name());
+  // The target is free again; the first operator is still talking.
+  EXPECT_EQ(WaitForPresence(desks.second,
+                            [](const auto& p) { return p.state() == v1::OPERATOR_STATE_AVAILABLE; })
+                .state(),
+            v1::OPERATOR_STATE_AVAILABLE);
+  EXPECT_EQ(Presence(desks.first)->state(), v1::OPERATOR_STATE_ON_CALL);
+  EXPECT_TRUE(HasCode(CancelTransfer(call).status(), absl::StatusCode::kFailedPrecondition,
+                      "NO_TRANSFER_PENDING"));
+  const v1::Call failed = WaitForRecord(
+      new_leg.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_FAILED; });
+  EXPECT_EQ(failed.failure_reason(), "transfer_cancelled");
+  EXPECT_EQ(failed.previous_call(), call.name());
+
+  // A second warm transfer may start now; the caller hanging up ends it with the call.
+  auto again = Transfer(call, v1::TRANSFER_MODE_WARM, desks.second.name(), "", 1);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(Presence(desks.second)->state(), v1::OPERATOR_STATE_RESERVED);
+  v1::HangUpRequest caller_gone;
+  caller_gone.set_call(call.name());
+  caller_gone.set_end_reason(v1::CALL_END_REASON_CUSTOMER_HUNG_UP);
+  caller_gone.set_applied_by_telephony(true);
+  auto ended = Rpc(calls(0), &Stub::HangUp, caller_gone);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->state(), v1::CALL_STATE_WRAP_UP);
+  EXPECT_TRUE(ended->next_call().empty());
+  auto second_leg = GetCall(again->new_call().name());
+  ASSERT_TRUE(second_leg.ok());
+  EXPECT_EQ(second_leg->state(), v1::CALL_STATE_FAILED);
+  EXPECT_EQ(WaitForPresence(desks.second,
+                            [](const auto& p) { return p.state() == v1::OPERATOR_STATE_AVAILABLE; })
+                .state(),
+            v1::OPERATOR_STATE_AVAILABLE);
+}
+
+TEST_F(TelephonyTest, ASupervisorListeningInIsConnectedByTheAdapter) {
+  auto supervisor = *scenario().CreateOperator(
+      "Supervisor", [](v1::Operator& o) { o.set_role(v1::OPERATOR_ROLE_SUPERVISOR); });
+  auto team = *scenario().CreateTeam("Team M", {supervisor.name()});
+  auto queue = *scenario().CreateQueue("Monitored");
+  auto op =
+      *scenario().CreateOperator("Watched", [&](v1::Operator& o) { o.set_team(team.name()); });
+  ASSERT_TRUE(scenario().AddMember(queue, op).ok());
+  ASSERT_TRUE(scenario().LogIn(op).ok());
+  ASSERT_TRUE(scenario().LogIn(supervisor, 1).ok());
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+  const v1::Call call = OfferFrom(adapter, queue, 0);
+  ASSERT_TRUE(Accept(call).ok());
+  auto bridge = pbx.Next(0);
+  ASSERT_TRUE(bridge.has_value() && bridge->has_bridge());
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), true).ok());
+  ASSERT_TRUE(Connect(call).ok());
+  v1::RequestHelpRequest ask;
+  ask.set_operator_(op.name());
+  ask.set_call(call.name());
+  ask.set_reason("abusive caller");
+  auto help = Rpc(calls(0), &Stub::RequestHelp, ask);
+  ASSERT_TRUE(help.ok()) << help.status();
+  v1::AnswerHelpRequestRequest answer;
+  answer.set_name(help->name());
+  answer.set_supervisor(supervisor.name());
+  answer.set_action(v1::HELP_ACTION_WHISPER);
+  ASSERT_TRUE(Rpc(calls(1), &Stub::AnswerHelpRequest, answer).ok());
+  auto monitor = pbx.Next(1);
+  ASSERT_TRUE(monitor.has_value());
+  ASSERT_TRUE(monitor->has_monitor()) << monitor->DebugString();
+  EXPECT_EQ(monitor->call(), call.name());
+  EXPECT_EQ(monitor->monitor().supervisor(), supervisor.name());
+  EXPECT_EQ(monitor->monitor().endpoint(), supervisor.endpoint());
+  EXPECT_EQ(monitor->monitor().mode(), v1::HELP_ACTION_WHISPER);
+}
+
+TEST_F(TelephonyTest, BadInputNamesTheFieldAndWrongStateIsAPrecondition) {
+  TwoDesks desks = TwoOperators();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(0), adapter);
+  size_t commands = 0;
+  const v1::Call call = ConnectedCall(adapter, pbx, desks, commands);
+
+  TelephonyAdapter nameless(calls(1), "");
+  auto refused = nameless.Ended();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(refused->error_message(), "telephony_adapter"));
+
+  EXPECT_TRUE(HasCode(Transfer(call, v1::TRANSFER_MODE_UNSPECIFIED, desks.second.name()).status(),
+                      absl::StatusCode::kInvalidArgument, "mode"));
+  EXPECT_TRUE(HasCode(Transfer(call, v1::TRANSFER_MODE_WARM, "").status(),
+                      absl::StatusCode::kInvalidArgument, "to_"));
+  EXPECT_TRUE(HasCode(Transfer(call, v1::TRANSFER_MODE_WARM, desks.first.name()).status(),
+                      absl::StatusCode::kInvalidArgument, "to_operator"));
+  EXPECT_TRUE(HasCode(Transfer(call, v1::TRANSFER_MODE_WARM, "queues/7").status(),
+                      absl::StatusCode::kInvalidArgument, "to_operator"));
+  v1::TransferCallRequest priority;
+  priority.set_call(call.name());
+  priority.set_mode(v1::TRANSFER_MODE_WARM);
+  priority.set_to_operator(desks.second.name());
+  priority.set_priority(12);
+  EXPECT_TRUE(HasCode(Rpc(calls(1), &Stub::TransferCall, priority).status(),
+                      absl::StatusCode::kInvalidArgument, "priority"));
+  v1::Call nameless_call;
+  EXPECT_TRUE(HasCode(CompleteTransfer(nameless_call).status(), absl::StatusCode::kInvalidArgument,
+                      "call"));
+  EXPECT_TRUE(
+      HasCode(CancelTransfer(nameless_call).status(), absl::StatusCode::kInvalidArgument, "call"));
+  // Nothing changed: no hold, no new leg, no command.
+  auto unchanged = GetCall(call.name());
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->state(), v1::CALL_STATE_CONNECTED);
+  EXPECT_TRUE(unchanged->next_call().empty());
+  EXPECT_EQ(unchanged->holds_size(), 0);
+  EXPECT_EQ(Presence(desks.second)->state(), v1::OPERATOR_STATE_AVAILABLE);
+
+  // Wrong states.
+  EXPECT_TRUE(HasCode(CompleteTransfer(call).status(), absl::StatusCode::kFailedPrecondition,
+                      "NO_TRANSFER_PENDING"));
+  EXPECT_TRUE(HasCode(CancelTransfer(call).status(), absl::StatusCode::kFailedPrecondition,
+                      "NO_TRANSFER_PENDING"));
+  v1::Call unknown;
+  unknown.set_name(absl::StrCat("calls/", common::NewId()));
+  EXPECT_TRUE(HasCode(CompleteTransfer(unknown).status(), absl::StatusCode::kNotFound));
+  const v1::Call waiting = OfferFrom(adapter, desks.other, 1);
+  ASSERT_TRUE(Accept(waiting).ok());
+  EXPECT_TRUE(HasCode(Transfer(waiting, v1::TRANSFER_MODE_WARM, "", desks.queue.name()).status(),
+                      absl::StatusCode::kFailedPrecondition, "NOT_CONNECTED"));
+  ASSERT_TRUE(HangUp(call, 1).ok());
+  EXPECT_TRUE(HasCode(Transfer(call, v1::TRANSFER_MODE_WARM, desks.second.name()).status(),
+                      absl::StatusCode::kFailedPrecondition, "NOT_CONNECTED"));
+  // The adapter was told only to bridge `waiting` and to hang `call` up.
+  auto bridge = pbx.Next(commands);
+  ASSERT_TRUE(bridge.has_value());
+  EXPECT_EQ(bridge->call(), waiting.name());
+  auto hang_up = pbx.Next(commands + 1);
+  ASSERT_TRUE(hang_up.has_value());
+  EXPECT_TRUE(hang_up->has_hang_up());
+  EXPECT_EQ(hang_up->call(), call.name());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(pbx.Count(), commands + 2);
+}
+
+// The adapter timeout, short: a suite (and cluster) of its own.
+class AdapterTimeoutTest : public TelephonyTest {
+ protected:
+  static void SetUpTestSuite() { StartCluster({"--telephony_adapter_timeout=2s"}); }
+};
+
+TEST_F(AdapterTimeoutTest, AnAdapterWithoutAStreamIsPresumedDeadAndItsWaitingCallsFail) {
+  Desk desk = OneOperatorQueue();
+  ASSERT_TRUE(SetState(desk, v1::OPERATOR_STATE_NOT_READY, "break").ok());
+  const std::string adapter = NewAdapter();
+  const std::string quiet = NewAdapter();  // never opens a stream: never presumed dead
+  auto pbx = std::make_unique<TelephonyAdapter>(calls(0), adapter);
+  ASSERT_FALSE(pbx->Ended(absl::Milliseconds(300)).has_value());
+  const v1::Call waiting = OfferFrom(adapter, desk.queue, 1);
+  const v1::Call other = OfferFrom(quiet, desk.queue, 0);
+  ASSERT_EQ(waiting.state(), v1::CALL_STATE_QUEUED);
+  // While the stream is open (longer than the timeout) nothing happens.
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(GetCall(waiting.name())->state(), v1::CALL_STATE_QUEUED);
+  pbx.reset();
+  const v1::Call failed = WaitForCall(
+      waiting.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_FAILED; });
+  EXPECT_TRUE(absl::StrContains(failed.failure_reason(), adapter)) << failed.failure_reason();
+  EXPECT_EQ(GetCall(other.name())->state(), v1::CALL_STATE_QUEUED);
+}
 }  // namespace
 }  // namespace contactcentre::calls

@@ -17,6 +17,7 @@
 #include "services/calls/handler_util.h"
 #include "services/calls/json.h"
 #include "services/calls/snapshot.h"
+#include "services/calls/telephony_commands.h"
 
 namespace contactcentre::calls {
 namespace {
@@ -340,6 +341,7 @@ grpc::Status CallsGrpcService::HangUp(grpc::ServerContext*, const v1::HangUpRequ
         .Set("failure_reason", request->failure_reason())
         .Set("dial_outcome", outcome)
         .Set("short_ms", absl::ToInt64Milliseconds(options_.short_abandon_threshold))
+        .Set("command", !request->applied_by_telephony())
         .Request("HangUp", request->request_id(), *request);
     return CallResult(router_->Run(Script::kHangUp, args));
   }();
@@ -353,6 +355,7 @@ grpc::Status CallsGrpcService::HoldCall(grpc::ServerContext*, const v1::HoldCall
     ScriptArgs args;
     args.Set("call", call)
         .Set("on_hold", true)
+        .Set("command", !request->applied_by_telephony())
         .Request("HoldCall", request->request_id(), *request);
     return CallResult(router_->Run(Script::kHoldCall, args));
   }();
@@ -367,6 +370,7 @@ grpc::Status CallsGrpcService::ResumeCall(grpc::ServerContext*,
     ScriptArgs args;
     args.Set("call", call)
         .Set("on_hold", false)
+        .Set("command", !request->applied_by_telephony())
         .Request("ResumeCall", request->request_id(), *request);
     return CallResult(router_->Run(Script::kHoldCall, args));
   }();
@@ -410,9 +414,41 @@ grpc::Status CallsGrpcService::GetQueuePosition(grpc::ServerContext*,
 }
 
 grpc::Status CallsGrpcService::AcknowledgeTelephonyCommand(
-    grpc::ServerContext*, const v1::AcknowledgeTelephonyCommandRequest*, google::protobuf::Empty*) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "telephony commands arrive with the telephony adapter work");
+    grpc::ServerContext*, const v1::AcknowledgeTelephonyCommandRequest* request,
+    google::protobuf::Empty* response) {
+  common::ScopedRequestId scope(request->request_id());
+  absl::StatusOr<google::protobuf::Empty> result =
+      [&]() -> absl::StatusOr<google::protobuf::Empty> {
+    if (request->telephony_adapter().empty()) {
+      return InvalidArgumentError("telephony_adapter", "required");
+    }
+    if (request->telephony_adapter().size() > 200) {
+      return InvalidArgumentError("telephony_adapter", "at most 200 characters");
+    }
+    if (request->command_id().empty()) return InvalidArgumentError("command_id", "required");
+    if (request->command_id().size() > 100) {
+      return InvalidArgumentError("command_id", "at most 100 characters");
+    }
+    if (request->failure_reason().size() > 1000) {
+      return InvalidArgumentError("failure_reason", "at most 1000 characters");
+    }
+    CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
+    ScriptArgs args;
+    args.Set("action", "ack")
+        .Set("adapter", request->telephony_adapter())
+        .Set("command", request->command_id())
+        .Set("success", request->success())
+        .Set("failure_reason", request->failure_reason())
+        .Request("AcknowledgeTelephonyCommand", request->request_id(), *request);
+    CC_ASSIGN_OR_RETURN(auto answer, router_->Run(Script::kTelephony, args));
+    if (!request->success()) {
+      common::LogWarning("telephony command failed", {{"adapter", request->telephony_adapter()},
+                                                      {"command", request->command_id()},
+                                                      {"reason", request->failure_reason()}});
+    }
+    return google::protobuf::Empty();
+  }();
+  return Reply(std::move(result), response, "AcknowledgeTelephonyCommand");
 }
 
 grpc::Status CallsGrpcService::AcceptReservation(grpc::ServerContext*,
@@ -519,13 +555,14 @@ grpc::Status CallsGrpcService::TransferCall(grpc::ServerContext*,
   absl::StatusOr<v1::TransferCallResponse> result =
       [&]() -> absl::StatusOr<v1::TransferCallResponse> {
     CC_ASSIGN_OR_RETURN(std::string call_id, RequiredId(request->call(), "calls", "call"));
-    if (request->mode() == v1::TRANSFER_MODE_UNSPECIFIED) {
-      return InvalidArgumentError("mode", "COLD or WARM");
+    if (request->mode() != v1::TRANSFER_MODE_COLD && request->mode() != v1::TRANSFER_MODE_WARM) {
+      return InvalidArgumentError("mode", "must be COLD or WARM");
     }
-    if (request->mode() == v1::TRANSFER_MODE_WARM) {
-      return absl::UnimplementedError(
-          "warm transfers arrive with the telephony adapter's consult bridge; use COLD");
+    if (request->has_priority() && (request->priority() < 0 || request->priority() > 9)) {
+      return InvalidArgumentError("priority", "must be 0..9");
     }
+    if (request->notes().size() > 2000) return InvalidArgumentError("notes", "at most 2000 bytes");
+    CC_RETURN_IF_ERROR(CheckRequestId(request->request_id()));
     std::string to_queue;
     std::string to_operator;
     if (request->has_to_queue()) {
@@ -547,6 +584,8 @@ grpc::Status CallsGrpcService::TransferCall(grpc::ServerContext*,
     args.Set("op", Field(live, "op"))
         .Set("call", call_id)
         .Set("new_call", common::NewId())
+        .Set("mode", request->mode() == v1::TRANSFER_MODE_WARM ? "WARM" : "COLD")
+        .Set("priority", request->has_priority() ? request->priority() : -1)
         .Set("to_queue", to_queue)
         .Set("to_operator", to_operator)
         .Set("notes", request->notes())
@@ -561,18 +600,40 @@ grpc::Status CallsGrpcService::TransferCall(grpc::ServerContext*,
   return Reply(std::move(result), response, "TransferCall");
 }
 
+absl::StatusOr<v1::TransferCallResponse> CallsGrpcService::EndWarmTransfer(
+    absl::string_view action, absl::string_view method, const std::string& call,
+    const std::string& request_id, const google::protobuf::Message& request) {
+  CC_ASSIGN_OR_RETURN(std::string call_id, RequiredId(call, "calls", "call"));
+  CC_RETURN_IF_ERROR(CheckRequestId(request_id));
+  ScriptArgs args;
+  // The old leg's own operator acts (no authentication yet).
+  args.Set("action", action)
+      .Set("call", call_id)
+      .Set("op", "")
+      .Request(method, request_id, request);
+  CC_ASSIGN_OR_RETURN(auto answer, router_->Run(Script::kWarmTransfer, args));
+  v1::TransferCallResponse ended;
+  *ended.mutable_call() = CallOf(answer);
+  *ended.mutable_new_call() = CallFromSnapshot(Field(answer, "new_call"), Sub(answer, "new_snap"));
+  return ended;
+}
+
 grpc::Status CallsGrpcService::CompleteTransfer(grpc::ServerContext*,
-                                                const v1::CompleteTransferRequest*,
-                                                v1::TransferCallResponse*) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "warm transfers arrive with the telephony adapter's consult bridge");
+                                                const v1::CompleteTransferRequest* request,
+                                                v1::TransferCallResponse* response) {
+  common::ScopedRequestId scope(request->request_id());
+  return Reply(EndWarmTransfer("complete", "CompleteTransfer", request->call(),
+                               request->request_id(), *request),
+               response, "CompleteTransfer");
 }
 
 grpc::Status CallsGrpcService::CancelTransfer(grpc::ServerContext*,
-                                              const v1::CancelTransferRequest*,
-                                              v1::TransferCallResponse*) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "warm transfers arrive with the telephony adapter's consult bridge");
+                                              const v1::CancelTransferRequest* request,
+                                              v1::TransferCallResponse* response) {
+  common::ScopedRequestId scope(request->request_id());
+  return Reply(
+      EndWarmTransfer("cancel", "CancelTransfer", request->call(), request->request_id(), *request),
+      response, "CancelTransfer");
 }
 
 grpc::Status CallsGrpcService::PlaceOutboundCall(grpc::ServerContext*,
@@ -934,16 +995,8 @@ grpc::ServerWriteReactor<v1::WatchQueuesResponse>* CallsGrpcService::WatchQueues
 }
 
 grpc::ServerWriteReactor<v1::TelephonyCommand>* CallsGrpcService::WatchTelephonyCommands(
-    grpc::CallbackServerContext*, const v1::WatchTelephonyCommandsRequest*) {
-  class Refused final : public grpc::ServerWriteReactor<v1::TelephonyCommand> {
-   public:
-    Refused() {
-      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          "telephony commands arrive with the telephony adapter work"));
-    }
-    void OnDone() override { delete this; }
-  };
-  return new Refused();
+    grpc::CallbackServerContext*, const v1::WatchTelephonyCommandsRequest* request) {
+  return OpenTelephonyCommandStream(views_, router_, *request, options_.telephony_adapter_timeout);
 }
 
 }  // namespace contactcentre::calls

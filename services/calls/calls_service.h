@@ -17,6 +17,9 @@ struct CallsServiceOptions {
   absl::Duration heartbeat_interval = absl::Seconds(5);
   absl::Duration heartbeat_timeout = absl::Seconds(30);
   absl::Duration short_abandon_threshold = absl::Seconds(5);
+  // A telephony adapter with no WatchTelephonyCommands stream open for this long is presumed
+  // dead: its waiting and reserved calls end FAILED.
+  absl::Duration telephony_adapter_timeout = absl::Seconds(60);
 };
 
 // Resolves a queue given by dialled number (telephony's OfferCall without a queue).
@@ -97,6 +100,10 @@ class CallsGrpcService final : public CallsServiceBase {
 
  private:
   absl::StatusOr<v1::Call> CallResult(const absl::StatusOr<google::protobuf::Struct>& result);
+  // CompleteTransfer ("complete") and CancelTransfer ("cancel").
+  absl::StatusOr<v1::TransferCallResponse> EndWarmTransfer(
+      absl::string_view action, absl::string_view method, const std::string& call,
+      const std::string& request_id, const google::protobuf::Message& request);
 
   Router* router_;
   common::PgPool* pg_;

@@ -20,6 +20,9 @@ ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(5),
           "how often operator desktops are told to send Heartbeat");
 ABSL_FLAG(absl::Duration, heartbeat_timeout, absl::Seconds(30),
           "silence after which a logged-in operator is logged out (and their offer re-queued)");
+ABSL_FLAG(absl::Duration, telephony_adapter_timeout, absl::Seconds(60),
+          "how long a telephony adapter may stay without a WatchTelephonyCommands stream before it "
+          "is presumed dead and its waiting and reserved calls end FAILED");
 ABSL_FLAG(absl::Duration, dial_expiry, absl::Seconds(60),
           "how long a telephony adapter may take to start an outbound dial it was given; a dial "
           "of an adapter that went away fails after this plus its ring timeout");
@@ -59,6 +62,11 @@ int main(int argc, char** argv) {
             options.service.heartbeat_timeout < 2 * options.service.heartbeat_interval) {
           return absl::InvalidArgumentError(
               "--heartbeat_timeout: must be at least twice --heartbeat_interval (> 0)");
+        }
+        options.service.telephony_adapter_timeout = absl::GetFlag(FLAGS_telephony_adapter_timeout);
+        if (options.service.telephony_adapter_timeout < absl::Seconds(1) ||
+            options.service.telephony_adapter_timeout > absl::Hours(1)) {
+          return absl::InvalidArgumentError("--telephony_adapter_timeout: must be within 1s..1h");
         }
         options.campaigns.dial_expiry = absl::GetFlag(FLAGS_dial_expiry);
         if (options.campaigns.dial_expiry < absl::Seconds(1) ||

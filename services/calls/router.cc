@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/idempotency.h"
+#include "common/ids.h"
 #include "common/status.h"
 #include "services/calls/json.h"
 #include "services/calls/scripts.h"
@@ -37,6 +38,8 @@ const common::RedisScript& ScriptOf(Script script) {
     list->emplace_back("place_outbound", scripts::kPlaceOutbound);
     list->emplace_back("dial_answered", scripts::kDialAnswered);
     list->emplace_back("preview", scripts::kPreview);
+    list->emplace_back("telephony", scripts::kTelephony);
+    list->emplace_back("warm_transfer", scripts::kWarmTransfer);
     return list;
   }();
   return (*kScripts)[static_cast<size_t>(script)];
@@ -102,6 +105,8 @@ absl::StatusOr<google::protobuf::Struct> Router::Run(Script script, const Script
   static thread_local absl::BitGen random;
   (*values.mutable_fields())["random"].set_number_value(
       static_cast<double>(absl::Uniform<uint32_t>(random)));
+  // Nor unique ids: the telephony commands a script issues are named after this one.
+  (*values.mutable_fields())["nonce"].set_string_value(common::NewId());
   const std::string json = ToJson(values);
   CC_ASSIGN_OR_RETURN(common::RedisReply reply, redis_->Eval(ScriptOf(script), {prefix_}, {json}));
   absl::StatusOr<google::protobuf::Struct> result = ParseJsonObject(reply.str);

@@ -33,6 +33,8 @@ enum class Script {
   kPlaceOutbound,
   kDialAnswered,
   kPreview,
+  kTelephony,
+  kWarmTransfer,
 };
 
 // Arguments of a script, as the JSON object it decodes.

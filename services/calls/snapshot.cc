@@ -115,7 +115,8 @@ v1::Call CallFromSnapshot(absl::string_view call_id, const google::protobuf::Str
   if (transfer.has_struct_value()) {
     v1::TransferDetails* details = call.mutable_transfer();
     details->set_from_operator(OperatorName(Str(transfer, "from")));
-    details->set_mode(v1::TRANSFER_MODE_COLD);
+    details->set_mode(Str(transfer, "mode") == "WARM" ? v1::TRANSFER_MODE_WARM
+                                                      : v1::TRANSFER_MODE_COLD);
     details->set_to_queue(QueueName(Str(transfer, "to_queue")));
     details->set_to_operator(OperatorName(Str(transfer, "to_op")));
     details->set_notes(Str(transfer, "notes"));

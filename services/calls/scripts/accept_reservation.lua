@@ -1,5 +1,6 @@
--- An operator accepts the call offered to them: the operator is ON_CALL and the call, still
--- RESERVED, waits for telephony's ConnectCall.
+-- An operator accepts the call offered to them: the operator is ON_CALL, the call's adapter
+-- gets a BridgeCommand (a consult one for the new leg of a warm transfer) and the call, still
+-- RESERVED, waits for telephony's ConnectCall (or, for a consult, its acknowledgement).
 -- ARGV[1]: {op (empty: the reservation's operator), call, reservation, request_id, method, fingerprint}
 -- Returns: {call, snap}
 local earlier = replay()
@@ -28,4 +29,5 @@ hset(call_key(A.call), {accepted = 1, t_accept = NOW})
 local op = hgetall(op_key(A.op))
 set_operator_state(A.op, op, 'ON_CALL', '', {call = A.call, res = '', misses = 0})
 log_call('reservation_accepted', A.call, {op = A.op})
+send_bridge(A.call, A.op, warm_origin(A.call, call) ~= nil)
 return finish({call = A.call, snap = hgetall(call_key(A.call))})

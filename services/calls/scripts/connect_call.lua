@@ -16,6 +16,13 @@ if call.accepted ~= '1' then
   return fail('FAILED_PRECONDITION', 'NOT_ACCEPTED',
               'call ' .. A.call .. ' has no accepted reservation')
 end
+if warm_origin(A.call, call) then
+  -- The consult of a warm transfer is confirmed by acknowledging its BridgeCommand; the caller
+  -- is connected by the BridgeCommand that CompleteTransfer sends.
+  return fail('FAILED_PRECONDITION', 'CONSULT_IN_PROGRESS',
+              'call ' .. A.call .. ' is the consult of a warm transfer not completed yet')
+end
+untrack_adapter_call(A.call, call)
 hset(call_key(A.call), {state = 'CONNECTED', t_connect = NOW})
 redis.call('HINCRBY', queue_key(call.queue), 'answered:' .. DAY, 1)
 local threshold = num(redis.call('HGET', queue_key(call.queue), 'sl_ms'), 20000)

@@ -1,7 +1,11 @@
 -- Ends a call in any live state (HangUp). Waiting or offered: ABANDONED (or FAILED); connected:
--- the call and its operator go to WRAP_UP; already ended: unchanged.
+-- the call and its operator go to WRAP_UP (a warm transfer in progress ends with it: its new
+-- leg FAILED); already ended: unchanged. The new leg of a warm transfer not completed yet
+-- (offered to its target, or consulting) ends FAILED "consult_hung_up" and the caller stays on
+-- hold with the transferring operator.
 -- ARGV[1]: {call, end_reason (CUSTOMER_HUNG_UP|OPERATOR_HUNG_UP|FAILED), failure_reason,
---           dial_outcome, short_ms, random, request_id, method, fingerprint}
+--           dial_outcome, short_ms, command (true: not applied by telephony; a HangUpCommand
+--           goes to the adapter), random, request_id, method, fingerprint}
 -- Returns: {call, snap}
 local earlier = replay()
 if earlier then return earlier end
@@ -15,6 +19,15 @@ if state == 'WRAP_UP' or state == 'COMPLETED' or state == 'ABANDONED' or
   return finish({call = A.call, snap = call})
 end
 local waiting = state == 'OFFERED' or state == 'QUEUED' or state == 'RESERVED'
+if waiting and warm_origin(A.call, call) then
+  local consulting = fail_waiting_call(A.call, 'consult_hung_up')
+  hset(call_key(call.prev), {next = ''})
+  log_call('transfer_ended', call.prev)
+  if A.command and consulting then
+    send_command(A.call, 'hang_up', {reason = A.end_reason, consult_only = 1})
+  end
+  return finish({call = A.call, snap = hgetall(call_key(A.call))})
+end
 if waiting and A.end_reason == 'OPERATOR_HUNG_UP' and call.dir ~= 'OUTBOUND' then
   return fail('FAILED_PRECONDITION', 'NOT_CONNECTED',
               'call ' .. A.call .. ' is not connected yet')
@@ -40,7 +53,9 @@ if waiting then
   else
     log_call('call_failed', A.call)
   end
+  untrack_adapter_call(A.call, call)
   end_call_live(A.call)
+  if A.command then send_command(A.call, 'hang_up', {reason = A.end_reason}) end
   return finish({call = A.call, snap = hgetall(call_key(A.call))})
 end
 -- CONNECTED: the conversation ends; the mandatory wrap-up begins.
@@ -52,9 +67,14 @@ if (call.hold_start or '') ~= '' then
   fields.holds = cjson.encode(holds)
   fields.hold_start = ''
 end
+if (call.next or '') ~= '' then
+  fail_waiting_call(call.next, string.lower(A.end_reason))
+  fields.next = ''
+end
 hset(call_key(A.call), fields)
 local op = hgetall(op_key(call.op))
 redis.call('ZADD', WRAPUPS, exact(NOW + wrap_ms), call.op)
 set_operator_state(call.op, op, 'WRAP_UP', '', {wrap_dl = NOW + wrap_ms})
 log_call('call_ended', A.call)
+if A.command then send_command(A.call, 'hang_up', {reason = A.end_reason}) end
 return finish({call = A.call, snap = hgetall(call_key(A.call))})

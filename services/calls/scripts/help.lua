@@ -57,4 +57,13 @@ hset(help_key, {state = 'ANSWERED', supervisor = A.supervisor, action = A.help_a
 redis.call('HSET', op_key(help.op), 'help', '')
 redis.call('EXPIRE', help_key, LIVE_TTL)
 log_change('help_answered', {help = A.help, op = help.op, snap = hgetall(help_key)})
+-- Listening, whispering and barging in happen on the media path: the call's adapter connects
+-- the supervisor's endpoint (a MonitorCommand), while the call is connected.
+local monitoring = A.help_action == 'HELP_ACTION_LISTEN' or
+                   A.help_action == 'HELP_ACTION_WHISPER' or A.help_action == 'HELP_ACTION_BARGE'
+if monitoring and (help.call or '') ~= '' and
+    redis.call('HGET', call_key(help.call), 'state') == 'CONNECTED' then
+  send_command(help.call, 'monitor', {supervisor = A.supervisor,
+                                      endpoint = supervisor.endpoint or '', mode = A.help_action})
+end
 return finish({help = A.help, snap = hgetall(help_key)})

@@ -1,5 +1,6 @@
 -- Puts a connected call on hold or takes it off hold.
--- ARGV[1]: {call, on_hold, request_id, method, fingerprint}
+-- ARGV[1]: {call, on_hold, command (true: the desktop asked; a HoldCommand goes to the adapter),
+--           request_id, method, fingerprint}
 -- Returns: {call, snap}
 local earlier = replay()
 if earlier then return earlier end
@@ -27,4 +28,5 @@ else
   hset(call_key(A.call), {hold_start = '', holds = cjson.encode(holds)})
   log_call('call_held', A.call, {on_hold = false, held_ms = NOW - started})
 end
+if A.command then send_command(A.call, 'hold', {on_hold = A.on_hold and 1 or 0}) end
 return finish({call = A.call, snap = hgetall(call_key(A.call))})

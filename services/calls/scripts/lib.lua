@@ -23,6 +23,13 @@
 --   <P>:dial_drops                zset   answered predictive dials waiting for an operator, by
 --                                        drop deadline ms
 --   <P>:tel:<adapter>:<call id>   string the call of a telephony adapter's call id
+--   <P>:cmd:<command id>          hash   one telephony command and its acknowledgement (24 h)
+--   <P>:telephony:<adapter>:cmds  zset   the adapter's commands not acknowledged yet, by issue
+--                                        time in us (WatchTelephonyCommands re-sends them)
+--   <P>:telephony:<adapter>:stream string id of the adapter's one open command stream
+--   <P>:telephony:<adapter>:calls set    the adapter's calls that may still be waiting
+--   <P>:adapters                  zset   adapters that opened a command stream, by the ms after
+--                                        which, with no stream open, they are presumed dead
 --   <P>:req:<method>:<request>    string the answer of an earlier request (24 h)
 --   <P>:calls:log                 stream every change, as JSON, for the relay (records and
 --                                        public events) and the live views; trimmed by the relay
@@ -52,6 +59,7 @@ local WRAPUPS = key('wrapups')
 local WAITING_QUEUES = key('waiting_queues')
 local DIAL_DROPS = key('dial_drops')
 local LOG = key('calls', 'log')
+local ADAPTERS = key('adapters')
 local LIVE_TTL = 86400
 
 local function fail(code, reason, message)
@@ -396,4 +404,93 @@ local function release_operator(op_id, op)
     make_available(op_id, op)
     route_operator_queues(op)
   end
+end
+
+-- Telephony commands (WatchTelephonyCommands). Each is kept in Redis until the adapter
+-- acknowledges it (any replica re-sends it to a reconnecting adapter) and announced in the log
+-- so that the replica serving the adapter's stream sends it at once. `A.nonce` (a fresh id per
+-- script run) makes command ids unique. Nothing is sent for a call no adapter carries.
+local COMMAND_TTL = 86400
+local commands_sent = 0
+-- (Not "adapter:<name>": CampaignsService's dial streams own that key.)
+local function adapter_key(adapter, what) return key('telephony', adapter, what) end
+local function send_command(call_id, kind, fields)
+  local call = hgetall(call_key(call_id))
+  local adapter = call.adapter or ''
+  if adapter == '' then return nil end
+  commands_sent = commands_sent + 1
+  local id = (A.nonce or exact(NOW_US)) .. '-' .. commands_sent
+  fields.kind = kind
+  fields.adapter = adapter
+  fields.call = call_id
+  fields.tel_id = call.tel_id or ''
+  fields.at = NOW
+  fields.state = 'PENDING'
+  hset(key('cmd', id), fields)
+  redis.call('EXPIRE', key('cmd', id), COMMAND_TTL)
+  local pending = adapter_key(adapter, 'cmds')
+  redis.call('ZADD', pending, exact(NOW_US + commands_sent), id)
+  redis.call('ZREMRANGEBYSCORE', pending, '-inf', exact(NOW_US - COMMAND_TTL * 1000000))
+  log_change('tel_command', {adapter = adapter, cmd = id, body = fields})
+  return id
+end
+
+-- Connects the call's caller (or, for a warm transfer's consult, the transferring operator)
+-- to the operator's endpoint.
+local function send_bridge(call_id, op_id, consult)
+  local call = hgetall(call_key(call_id))
+  local endpoint = redis.call('HGET', op_key(op_id), 'endpoint') or ''
+  local display = {caller_number = call.cnum or ''}
+  local queue_name = redis.call('HGET', queue_key(call.queue or ''), 'display')
+  if queue_name then display.queue = queue_name end
+  return send_command(call_id, 'bridge', {op = op_id, endpoint = endpoint,
+                                          consult = consult and 1 or 0,
+                                          display = cjson.encode(display)})
+end
+
+-- The adapter's calls that may still be waiting: failed when the adapter is presumed dead.
+local function track_adapter_call(call_id, adapter)
+  if (adapter or '') ~= '' then redis.call('SADD', adapter_key(adapter, 'calls'), call_id) end
+end
+local function untrack_adapter_call(call_id, call)
+  if (call.adapter or '') ~= '' then
+    redis.call('SREM', adapter_key(call.adapter, 'calls'), call_id)
+  end
+end
+
+-- A warm transfer is in progress on a CONNECTED leg while `next` names its new leg; the new
+-- leg carries `warm`. Returns the old leg's hash when `call_id` is the new leg of one.
+local function warm_origin(call_id, call)
+  if call.warm ~= '1' or (call.prev or '') == '' then return nil end
+  local prev = hgetall(call_key(call.prev))
+  if prev.state == 'CONNECTED' and prev.next == call_id then return prev end
+  return nil
+end
+
+-- Ends a waiting call (QUEUED or RESERVED; e.g. the new leg of a warm transfer that will not
+-- complete, or a call of a dead adapter): FAILED with `reason`, its operator (offered the call,
+-- or accepted it: for a warm transfer's new leg, consulting) free again without a miss.
+-- Returns whether the call had been accepted (a bridge had been ordered); false when the call
+-- was not waiting (nothing changes then).
+local function fail_waiting_call(new_id, reason)
+  local leg = hgetall(call_key(new_id))
+  local consulting = false
+  redis.call('ZREM', DIAL_DROPS, new_id)
+  if leg.state == 'QUEUED' then
+    dequeue(leg.queue, new_id)
+  elseif leg.state == 'RESERVED' then
+    local op = hgetall(op_key(leg.op))
+    redis.call('ZREM', RESERVATIONS, new_id)
+    if leg.accepted == '1' then consulting = true else cancel_reservation(new_id, leg, reason) end
+    if op.call == new_id then release_operator(leg.op, op) end
+  else
+    return false
+  end
+  hset(call_key(new_id), {state = 'FAILED', t_end = NOW, end_reason = 'FAILED',
+                          fail_reason = reason, res = '', op = consulting and leg.op or '',
+                          abandoned_in = ''})
+  untrack_adapter_call(new_id, leg)
+  log_call('call_failed', new_id)
+  end_call_live(new_id)
+  return consulting
 end

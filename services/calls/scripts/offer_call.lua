@@ -39,6 +39,7 @@ hset(call_key(A.call_id), {
 if (A.adapter or '') ~= '' and (A.tel_id or '') ~= '' then
   redis.call('SET', key('tel', A.adapter, A.tel_id), A.call_id, 'EX', LIVE_TTL)
 end
+track_adapter_call(A.call_id, A.adapter)
 redis.call('HINCRBY', queue_key(A.queue), 'offered:' .. DAY, 1)
 log_call('call_offered', A.call_id)
 enqueue(A.queue, A.call_id, score)

@@ -2,11 +2,13 @@
 -- sweeping at once never handle one timeout twice): offers not accepted within the ring
 -- timeout, operators silent past their heartbeat deadline, wrap-ups past their limit; then
 -- waiting calls are offered again where operators are free (tiers opening with time,
--- de-escalation operators coming back).
--- ARGV[1]: {limit, random}
--- Returns: {reservations, heartbeats, wrapups, routed, drops}
+-- de-escalation operators coming back). Telephony adapters whose command stream stayed closed
+-- past the adapter timeout are presumed dead: their waiting and reserved calls end FAILED.
+-- ARGV[1]: {limit, random, nonce}
+-- Returns: {reservations, heartbeats, wrapups, routed, drops, adapters}
 local limit = num(A.limit, 100)
-local counts = {reservations = 0, heartbeats = 0, wrapups = 0, routed = 0, drops = 0}
+local counts = {reservations = 0, heartbeats = 0, wrapups = 0, routed = 0, drops = 0,
+                adapters = 0}
 
 for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', NOW, 'LIMIT', 0, limit)) do
   redis.call('ZREM', RESERVATIONS, call_id)
@@ -94,6 +96,8 @@ for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', DIAL_DROPS, '-inf', NOW, 'L
                              res = ''})
     log_call('call_failed', call_id)
     end_call_live(call_id)
+    untrack_adapter_call(call_id, call)
+    send_command(call_id, 'hang_up', {reason = 'OVERFLOW', announcement = 'no_operator_drop'})
     counts.drops = counts.drops + 1
   elseif call.state == 'QUEUED' then
     dequeue(call.queue, call_id)
@@ -101,8 +105,26 @@ for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', DIAL_DROPS, '-inf', NOW, 'L
                              abandoned_in = 'QUEUED', dial_outcome = 'DROPPED'})
     log_call('call_failed', call_id)
     end_call_live(call_id)
+    untrack_adapter_call(call_id, call)
+    send_command(call_id, 'hang_up', {reason = 'OVERFLOW', announcement = 'no_operator_drop'})
     counts.drops = counts.drops + 1
   end
+end
+for _, adapter in ipairs(redis.call('ZRANGEBYSCORE', ADAPTERS, '-inf', NOW, 'LIMIT', 0, limit)) do
+  redis.call('ZREM', ADAPTERS, adapter)
+  redis.call('DEL', adapter_key(adapter, 'stream'))
+  local reason = 'telephony adapter ' .. adapter .. ' is gone'
+  for _, call_id in ipairs(redis.call('SMEMBERS', adapter_key(adapter, 'calls'))) do
+    local call = hgetall(call_key(call_id))
+    local origin = warm_origin(call_id, call)
+    fail_waiting_call(call_id, reason)
+    if origin then
+      hset(call_key(call.prev), {next = ''})
+      log_call('transfer_ended', call.prev)
+    end
+  end
+  redis.call('DEL', adapter_key(adapter, 'calls'))
+  counts.adapters = counts.adapters + 1
 end
 for _, queue in ipairs(redis.call('SMEMBERS', WAITING_QUEUES)) do
   counts.routed = counts.routed + route_queue(queue, 2)

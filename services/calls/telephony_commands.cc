@@ -1,0 +1,264 @@
+#include "services/calls/telephony_commands.h"
+
+#include <deque>
+#include <set>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/pg_util.h"
+#include "common/status.h"
+#include "services/calls/json.h"
+#include "services/calls/snapshot.h"
+
+namespace contactcentre::calls {
+namespace {
+
+const google::protobuf::Struct& StructField(const google::protobuf::Struct& object,
+                                            const char* name) {
+  static const auto* const kEmpty = new google::protobuf::Struct();
+  auto it = object.fields().find(name);
+  return it == object.fields().end() ? *kEmpty : it->second.struct_value();
+}
+
+class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::TelephonyCommand>,
+                                     public LiveSubscriber {
+ public:
+  TelephonyCommandStream(LiveViews* views, const Router* router, std::string adapter,
+                         absl::Duration adapter_timeout)
+      : views_(views),
+        router_(router),
+        adapter_(std::move(adapter)),
+        stream_id_(common::NewId()),
+        timeout_(adapter_timeout),
+        alive_interval_(std::max(absl::Seconds(1), adapter_timeout / 6)) {}
+
+  void Start() {
+    if (adapter_.empty()) {
+      Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "telephony_adapter: required"));
+      return;
+    }
+    // Subscribed before the pending commands are read, so that none issued meanwhile is missed.
+    subscribed_ = true;
+    views_->Subscribe(this);
+    absl::StatusOr<google::protobuf::Struct> opened = Run("open");
+    if (!opened.ok()) {
+      Fail(common::ToGrpcStatus(opened.status()));
+      return;
+    }
+    common::LogInfo("telephony adapter connected", {{"adapter", adapter_}, {"stream", stream_id_}});
+    absl::MutexLock lock(&mutex_);
+    std::set<std::string> resent;
+    auto list = opened->fields().find("commands");
+    if (list != opened->fields().end()) {
+      for (const google::protobuf::Value& item : list->second.list_value().values()) {
+        const std::string id = Field(item.struct_value(), "id");
+        resent.insert(id);
+        queue_.push_back(
+            TelephonyCommandFromSnapshot(id, StructField(item.struct_value(), "body")));
+      }
+    }
+    // Commands announced while the pending ones were read: those not among them follow.
+    for (v1::TelephonyCommand& command : early_) {
+      if (resent.count(command.command_id()) == 0) queue_.push_back(std::move(command));
+    }
+    early_.clear();
+    opened_ = true;
+    next_alive_ = absl::Now() + alive_interval_;
+    if (!writing_) WriteNextLocked();
+  }
+
+  // On the views' thread.
+  void OnChange(const Change& change) override {
+    if (Field(change.fields, "adapter") != adapter_) return;
+    const std::string kind = Field(change.fields, "t");
+    if (kind == "tel_stream" && Field(change.fields, "stream") != stream_id_) {
+      Fail(grpc::Status(grpc::StatusCode::ABORTED,
+                        absl::StrCat("STREAM_REPLACED: another WatchTelephonyCommands stream of "
+                                     "telephony adapter ",
+                                     adapter_, " opened")));
+      return;
+    }
+    if (kind != "tel_command") return;
+    v1::TelephonyCommand command = TelephonyCommandFromSnapshot(Field(change.fields, "cmd"),
+                                                                StructField(change.fields, "body"));
+    absl::MutexLock lock(&mutex_);
+    if (finished_) return;
+    if (!opened_) {
+      early_.push_back(std::move(command));
+      return;
+    }
+    queue_.push_back(std::move(command));
+    if (!writing_) WriteNextLocked();
+  }
+
+  // On the views' thread: keeps the adapter alive in Redis while the stream is open.
+  void OnTick() override {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (!opened_ || finished_ || absl::Now() < next_alive_) return;
+      next_alive_ = absl::Now() + alive_interval_;
+    }
+    absl::StatusOr<google::protobuf::Struct> alive = Run("alive");
+    if (!alive.ok()) {
+      common::LogWarning("keeping a telephony adapter alive",
+                         {{"adapter", adapter_}, {"error", alive.status()}});
+      return;
+    }
+    auto current = alive->fields().find("current");
+    if (current != alive->fields().end() && !current->second.bool_value()) {
+      Fail(grpc::Status(grpc::StatusCode::ABORTED,
+                        absl::StrCat("STREAM_REPLACED: another WatchTelephonyCommands stream of "
+                                     "telephony adapter ",
+                                     adapter_, " opened")));
+    }
+  }
+
+  void End(const grpc::Status& status) override { Fail(status); }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mutex_);
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the adapter went away"));
+      return;
+    }
+    WriteNextLocked();
+  }
+
+  void OnCancel() override { Fail(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled")); }
+
+  void OnDone() override {
+    if (subscribed_) views_->Unsubscribe(this);
+    bool opened;
+    {
+      absl::MutexLock lock(&mutex_);
+      opened = opened_;
+    }
+    if (opened) {
+      // The adapter has the adapter timeout to reconnect (to any replica).
+      absl::StatusOr<google::protobuf::Struct> closed = Run("close");
+      if (!closed.ok()) {
+        common::LogWarning("closing a telephony command stream",
+                           {{"adapter", adapter_}, {"error", closed.status()}});
+      }
+      common::LogInfo("telephony adapter disconnected",
+                      {{"adapter", adapter_}, {"stream", stream_id_}});
+    }
+    delete this;
+  }
+
+ private:
+  absl::StatusOr<google::protobuf::Struct> Run(const char* action) const {
+    ScriptArgs args;
+    args.Set("action", action)
+        .Set("adapter", adapter_)
+        .Set("stream", stream_id_)
+        .Set("timeout_ms", absl::ToInt64Milliseconds(timeout_));
+    return router_->Run(Script::kTelephony, args);
+  }
+
+  void Fail(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mutex_) {
+    absl::MutexLock lock(&mutex_);
+    FinishLocked(status);
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (finished_) return;
+    if (queue_.empty()) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    StartWrite(&current_);
+  }
+
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (finished_) return;
+    finished_ = true;
+    queue_.clear();
+    early_.clear();
+    Finish(status);
+  }
+
+  LiveViews* const views_;
+  const Router* const router_;
+  const std::string adapter_;
+  const std::string stream_id_;
+  const absl::Duration timeout_;
+  const absl::Duration alive_interval_;
+  bool subscribed_ = false;  // set before any other thread sees the stream
+
+  absl::Mutex mutex_;
+  // Unacknowledged commands are kept in Redis, so an adapter that stops reading loses nothing
+  // when the stream ends; the queue holds what is announced while a write is in flight.
+  std::deque<v1::TelephonyCommand> queue_ ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::TelephonyCommand> early_ ABSL_GUARDED_BY(mutex_);
+  v1::TelephonyCommand current_ ABSL_GUARDED_BY(mutex_);
+  bool opened_ ABSL_GUARDED_BY(mutex_) = false;
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Time next_alive_ ABSL_GUARDED_BY(mutex_) = absl::InfiniteFuture();
+};
+
+}  // namespace
+
+v1::TelephonyCommand TelephonyCommandFromSnapshot(absl::string_view command_id,
+                                                  const google::protobuf::Struct& body) {
+  v1::TelephonyCommand command;
+  command.set_command_id(std::string(command_id));
+  command.set_call(CallName(Field(body, "call")));
+  command.set_telephony_call_id(Field(body, "tel_id"));
+  *command.mutable_create_time() = common::TimestampFromMicros(IntField(body, "at") * 1000);
+  const std::string kind = Field(body, "kind");
+  if (kind == "bridge") {
+    v1::BridgeCommand* bridge = command.mutable_bridge();
+    bridge->set_operator_(OperatorName(Field(body, "op")));
+    bridge->set_endpoint(Field(body, "endpoint"));
+    bridge->set_consult(Field(body, "consult") == "1");
+    const google::protobuf::Value display = ParseJsonValue(Field(body, "display"));
+    for (const auto& [name, value] : display.struct_value().fields()) {
+      (*bridge->mutable_display())[name] = value.string_value();
+    }
+  } else if (kind == "hold") {
+    command.mutable_hold()->set_on_hold(Field(body, "on_hold") == "1");
+  } else if (kind == "hang_up") {
+    v1::HangUpCommand* hang_up = command.mutable_hang_up();
+    v1::CallEndReason reason = v1::CALL_END_REASON_UNSPECIFIED;
+    v1::CallEndReason_Parse(absl::StrCat("CALL_END_REASON_", Field(body, "reason")), &reason);
+    hang_up->set_reason(reason);
+    hang_up->set_consult_only(Field(body, "consult_only") == "1");
+    hang_up->set_announcement(Field(body, "announcement"));
+  } else if (kind == "overflow") {
+    v1::OverflowCommand* overflow = command.mutable_overflow();
+    overflow->set_queue(QueueName(Field(body, "queue")));
+    overflow->set_reason(Field(body, "reason"));
+    overflow->set_announcement(Field(body, "announcement"));
+    if (!Field(body, "forward").empty()) {
+      overflow->mutable_forward_number()->set_e164(Field(body, "forward"));
+    }
+  } else if (kind == "monitor") {
+    v1::MonitorCommand* monitor = command.mutable_monitor();
+    monitor->set_supervisor(OperatorName(Field(body, "supervisor")));
+    monitor->set_endpoint(Field(body, "endpoint"));
+    v1::HelpAction mode = v1::HELP_ACTION_UNSPECIFIED;
+    v1::HelpAction_Parse(Field(body, "mode"), &mode);
+    monitor->set_mode(mode);
+  }
+  return command;
+}
+
+grpc::ServerWriteReactor<v1::TelephonyCommand>* OpenTelephonyCommandStream(
+    LiveViews* views, const Router* router, const v1::WatchTelephonyCommandsRequest& request,
+    absl::Duration adapter_timeout) {
+  auto* stream =
+      new TelephonyCommandStream(views, router, request.telephony_adapter(), adapter_timeout);
+  stream->Start();
+  return stream;
+}
+
+}  // namespace contactcentre::calls
