@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -467,6 +468,63 @@ TEST(AnalyticsMetricsIntegrationTest, SubscribersOfOneFilterShareOneView) {
     stream.context.TryCancel();
     stream.reader->Finish();
   }
+}
+
+TEST(AnalyticsMetricsIntegrationTest, UpdatesComeAtMostOncePerMinIntervalWithTheLatestCounts) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  v1::WatchMetricsRequest request;  // the site's offered calls today
+  request.mutable_filter()->mutable_entities()->add_sites("sites/-");
+  request.mutable_filter()->add_metrics("offered");
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_TODAY);
+  request.mutable_min_interval()->set_nanos(300'000'000);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = (*env)->analytics().WatchMetrics(&context, request);
+  v1::WatchMetricsResponse message;
+  ASSERT_TRUE(stream->Read(&message));
+  ASSERT_EQ(message.kind(), v1::WATCH_MESSAGE_KIND_SNAPSHOT);
+  // 300 ms is not a whole number of refresh ticks (125 ms here): rounded up, never more often
+  // than asked.
+  EXPECT_EQ(message.min_interval().seconds(), 0);
+  EXPECT_EQ(message.min_interval().nanos(), 375'000'000);
+
+  // A call is offered every 40 ms for 2.5 s, so that every refresh has news.
+  constexpr int kCalls = 62;
+  std::thread publisher([&] {
+    for (int i = 0; i < kCalls; ++i) {
+      Script script(absl::Now());
+      script.Queued(absl::StrCat("r", i), "q1", absl::ZeroDuration());
+      EXPECT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+      EXPECT_TRUE((*env)->Drain().ok());
+      absl::SleepFor(absl::Milliseconds(40));
+    }
+  });
+  std::vector<absl::Time> data_times;
+  double offered = 0;
+  const absl::Time started = absl::Now();
+  while (offered < kCalls) {
+    if (!stream->Read(&message)) break;
+    if (message.kind() != v1::WATCH_MESSAGE_KIND_UPDATE) continue;
+    data_times.push_back(common::TimeFromTimestamp(message.data_time()));
+    for (const v1::EntityMetrics& entity : message.entities()) {
+      if (entity.scope() == v1::SCOPE_TYPE_SITE && entity.values_size() == 1) {
+        EXPECT_GE(entity.values(0).value(), offered) << "the count went back";
+        offered = entity.values(0).value();
+      }
+    }
+  }
+  const absl::Duration took = absl::Now() - started;
+  publisher.join();
+  EXPECT_EQ(offered, kCalls) << "the stream ended before the last call was counted";
+  // No more messages came than the period allows, each with newer figures than the last.
+  ASSERT_GE(data_times.size(), 4u);
+  for (size_t i = 1; i < data_times.size(); ++i) {
+    EXPECT_GT(data_times[i], data_times[i - 1]) << "message " << i;
+  }
+  EXPECT_LE(static_cast<int64_t>(data_times.size()), took / absl::Milliseconds(375) + 2);
+  context.TryCancel();
+  stream->Finish();
 }
 
 TEST(AnalyticsMetricsIntegrationTest, ASlowSubscriberSkipsToTheLatestState) {

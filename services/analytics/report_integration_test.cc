@@ -535,7 +535,7 @@ TEST(AnalyticsReportIntegrationTest, RebuildingFromCallRecordsGivesTheSameNumber
   AnalyticsModuleOptions options{.metrics = {.site_time_zone = absl::UTCTimeZone()},
                                  .event_read_block = absl::Milliseconds(50),
                                  .claim_min_idle = absl::Milliseconds(200),
-                                 .watch = {.refresh_interval = absl::Milliseconds(100),
+                                 .watch = {.refresh_interval = absl::Milliseconds(125),
                                            .heartbeat_interval = absl::Seconds(1)}};
   options.rebuild.calls_address = absl::StrCat("127.0.0.1:", (*calls_server)->port());
   auto env = AnalyticsTestEnv::Start(options);

@@ -125,22 +125,24 @@ struct MetricsWatcher::View {
   absl::Mutex mutex;
   Rendering rendered ABSL_GUARDED_BY(mutex);
   uint64_t version ABSL_GUARDED_BY(mutex) = 0;
+  int64_t tick ABSL_GUARDED_BY(mutex) = 0;
   // The UPDATE from an earlier rendering (by its version) to `rendered`, serialized; null
   // when nothing changed.
   std::map<uint64_t, Bytes> updates ABSL_GUARDED_BY(mutex);
   // The SNAPSHOT of `rendered` (part 0 of 1), serialized on first use.
   Bytes snapshot ABSL_GUARDED_BY(mutex);
 
-  void Set(Rendering rendering, uint64_t new_version) {
+  void Set(Rendering rendering, uint64_t new_version, int64_t new_tick) {
     absl::MutexLock lock(&mutex);
     rendered = std::move(rendering);
     version = new_version;
+    tick = new_tick;
     updates.clear();
     snapshot = nullptr;
   }
-  std::pair<Rendering, uint64_t> Get() {
+  std::tuple<Rendering, uint64_t, int64_t> Get() {
     absl::MutexLock lock(&mutex);
-    return {rendered, version};
+    return {rendered, version, tick};
   }
   static Bytes SnapshotOf(const v1::GetCurrentMetricsResponse& rendering) {
     v1::WatchMetricsResponse message;
@@ -158,11 +160,17 @@ struct MetricsWatcher::View {
     if (snapshot == nullptr) snapshot = SnapshotOf(*rendered);
     return snapshot;
   }
-  // The latest rendering, its version, and the update to it from `from` (null when nothing
-  // changed).
-  std::tuple<Rendering, uint64_t, Bytes> UpdateFrom(uint64_t from_version, const Rendering& from) {
+  // The latest rendering, its version and tick, and the update to it from `from` (null when
+  // nothing changed).
+  struct Latest {
+    Rendering rendered;
+    uint64_t version;
+    int64_t tick;
+    Bytes update;
+  };
+  Latest UpdateFrom(uint64_t from_version, const Rendering& from) {
     absl::MutexLock lock(&mutex);
-    if (from_version == version || rendered == nullptr) return {rendered, version, nullptr};
+    if (from_version == version || rendered == nullptr) return {rendered, version, tick, nullptr};
     auto [it, inserted] = updates.try_emplace(from_version);
     if (inserted) {
       v1::WatchMetricsResponse update = UpdateOf(StateOf(*from), *rendered);
@@ -170,7 +178,7 @@ struct MetricsWatcher::View {
         it->second = std::make_shared<const std::string>(update.SerializeAsString());
       }
     }
-    return {rendered, version, it->second};
+    return {rendered, version, tick, it->second};
   }
 };
 
@@ -180,11 +188,12 @@ struct MetricsWatcher::View {
 // serialized part and this stream's own fields.
 class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  Subscriber(MetricsWatcher* watcher, absl::Duration min_interval)
-      : watcher_(*watcher), min_interval_(min_interval) {}
+  // `interval_ticks` refreshes make its min_interval.
+  Subscriber(MetricsWatcher* watcher, int64_t interval_ticks, absl::Duration tick)
+      : watcher_(*watcher), interval_ticks_(interval_ticks), min_interval_(interval_ticks * tick) {}
 
-  // Sends the snapshot (first message).
-  void Begin(std::shared_ptr<View> view, Rendering rendering, uint64_t version,
+  // Sends the snapshot (first message), standing for the settled tick `tick`.
+  void Begin(std::shared_ptr<View> view, Rendering rendering, uint64_t version, int64_t tick,
              const std::vector<v1::MetricDefinition>& definitions) {
     {
       absl::MutexLock lock(&mutex_);
@@ -198,31 +207,43 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
       out_ = Compose(view_->SnapshotBytes(rendering), own);
       sent_ = std::move(rendering);
       sent_version_ = version;
+      sent_tick_ = tick;
       in_flight_ = true;
-      due_micros_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
+      due_tick_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
       write_started_ = absl::Now();
     }
     StartWrite(&out_);
   }
 
-  // Whether Pump may have work, from lock-free hints: no write in flight, min_interval passed,
-  // and the views were rendered since the last look or a heartbeat is due.
-  bool MaybeDue(int64_t now_micros, uint64_t generation, int64_t heartbeat_micros) const {
-    if (now_micros < due_micros_.load(std::memory_order_relaxed)) return false;
-    return checked_generation_.load(std::memory_order_relaxed) != generation ||
+  // Whether Pump may have work, from lock-free hints: no write in flight, and its due tick
+  // settled (rendered, or passed without a refresh) since it last looked, or a heartbeat due.
+  bool MaybeDue(int64_t now_micros, int64_t settled_tick, uint64_t generation,
+                int64_t heartbeat_micros) const {
+    const int64_t due_tick = due_tick_.load(std::memory_order_relaxed);
+    if (due_tick == std::numeric_limits<int64_t>::max()) return false;  // a write in flight
+    return (settled_tick >= due_tick &&
+            checked_generation_.load(std::memory_order_relaxed) != generation) ||
            now_micros >= last_message_micros_.load(std::memory_order_relaxed) + heartbeat_micros;
   }
 
-  // Called by the pump: starts a write when the previous one is done, min_interval has passed
-  // and there is something to send (changes, or a heartbeat).
-  void Pump(absl::Time now, absl::Duration heartbeat, uint64_t generation) {
+  // Called by the pump: starts a write when the previous one is done and there is something to
+  // send: the changes up to the latest rendering, once the tick min_interval after the last
+  // message has settled, or a heartbeat.
+  void Pump(absl::Time now, absl::Duration heartbeat, uint64_t generation, int64_t settled_tick) {
     {
       absl::MutexLock lock(&mutex_);
-      if (view_ == nullptr || in_flight_ || finishing_ || now < next_due_) return;
+      if (view_ == nullptr || in_flight_ || finishing_) return;
       checked_generation_.store(generation, std::memory_order_relaxed);
-      auto [rendered, version, update] = view_->UpdateFrom(sent_version_, sent_);
+      auto [rendered, version, unused_tick, update] = view_->UpdateFrom(sent_version_, sent_);
       v1::WatchMetricsResponse own;
-      if (update == nullptr) {
+      if (settled_tick < sent_tick_ + interval_ticks_) {
+        // Too soon after the last message: only a heartbeat may go.
+        if (now - last_message_ < heartbeat) return;
+        own.set_kind(v1::WATCH_MESSAGE_KIND_HEARTBEAT);
+        *own.mutable_data_time() =
+            sent_ != nullptr ? sent_->data_time() : common::TimestampFromTime(now);
+        update = nullptr;
+      } else if (update == nullptr) {
         // Nothing changed for this filter: follow the rendering without a message.
         if (rendered != nullptr) {
           sent_ = std::move(rendered);
@@ -235,13 +256,14 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
       } else {
         sent_ = std::move(rendered);
         sent_version_ = version;
+        sent_tick_ = settled_tick;
       }
       own.set_sequence(++sequence_);
       own.set_skipped_updates(static_cast<uint32_t>(skipped_));
       if (skipped_ > 0) watcher_.skipped_updates_ += static_cast<uint64_t>(skipped_);
       out_ = Compose(update, own);
       in_flight_ = true;
-      due_micros_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
+      due_tick_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
       write_started_ = now;
     }
     StartWrite(&out_);
@@ -273,9 +295,8 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
       // Periods the write was blocked for (the client did not read): the next message merges
       // what they would have carried.
       skipped_ = (now - write_started_) / min_interval_;
-      next_due_ = now + min_interval_ - std::min(min_interval_, now - write_started_);
       last_message_micros_.store(absl::ToUnixMicros(now), std::memory_order_relaxed);
-      due_micros_.store(absl::ToUnixMicros(next_due_), std::memory_order_relaxed);
+      due_tick_.store(sent_tick_ + interval_ticks_, std::memory_order_relaxed);
       if (!ok && !finishing_) {
         finishing_ = true;  // the client went away
         end_status_ = grpc::Status::OK;
@@ -300,6 +321,7 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
 
  private:
   MetricsWatcher& watcher_;
+  const int64_t interval_ticks_;
   const absl::Duration min_interval_;
   std::shared_ptr<Subscriber> self_;
   absl::Mutex mutex_;
@@ -307,16 +329,19 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
   grpc::ByteBuffer out_;  // the message in flight
   Rendering sent_ ABSL_GUARDED_BY(mutex_);
   uint64_t sent_version_ ABSL_GUARDED_BY(mutex_) = 0;
+  // The settled tick when the last update (or the snapshot) was sent; a silent follow or a
+  // heartbeat does not move it.
+  int64_t sent_tick_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mutex_) = 0;
   bool in_flight_ ABSL_GUARDED_BY(mutex_) = false;
   bool finishing_ ABSL_GUARDED_BY(mutex_) = false;
   grpc::Status end_status_ ABSL_GUARDED_BY(mutex_);
   absl::Time write_started_ ABSL_GUARDED_BY(mutex_);
   absl::Time last_message_ ABSL_GUARDED_BY(mutex_) = absl::Now();
-  absl::Time next_due_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
   int64_t skipped_ ABSL_GUARDED_BY(mutex_) = 0;
-  // Lock-free hints for the pump (the truth is under mutex_).
-  std::atomic<int64_t> due_micros_{0};
+  // Lock-free hints for the pump (the truth is under mutex_): the tick from which the next
+  // update may go, the largest value while a write is in flight.
+  std::atomic<int64_t> due_tick_{std::numeric_limits<int64_t>::max()};
   std::atomic<int64_t> last_message_micros_{absl::ToUnixMicros(absl::Now())};
   std::atomic<uint64_t> checked_generation_{0};
 };
@@ -325,6 +350,14 @@ MetricsWatcher::MetricsWatcher(MetricsStore* store, WatchOptions options)
     : store_(*store), options_(options) {}
 
 MetricsWatcher::~MetricsWatcher() { Stop(); }
+
+int64_t MetricsWatcher::TickOf(absl::Time time) const {
+  return absl::ToUnixMicros(time) / absl::ToInt64Microseconds(options_.refresh_interval);
+}
+
+absl::Time MetricsWatcher::TimeOfTick(int64_t tick) const {
+  return absl::FromUnixMicros(tick * absl::ToInt64Microseconds(options_.refresh_interval));
+}
 
 void MetricsWatcher::Start() {
   absl::MutexLock lock(&mutex_);
@@ -419,40 +452,57 @@ void MetricsWatcher::RenderViews(const Latest& latest) {
   for (const std::shared_ptr<View>& view : views) {
     view->Set(std::make_shared<const v1::GetCurrentMetricsResponse>(
                   store_.Render(*latest.counts, view->selection, false)),
-              latest.version);
+              latest.version, latest.tick);
   }
+  Settle(latest.tick);
+  absl::MutexLock lock(&mutex_);
+  ++renderings_;  // wakes the pump
+}
+
+void MetricsWatcher::Settle(int64_t tick) {
+  if (tick <= settled_tick_.load()) return;
+  settled_tick_.store(tick);
   ++generation_;
 }
 
 void MetricsWatcher::RefreshLoop() {
-  absl::Time last = absl::InfinitePast();
-  // The least time between two refreshes after events: refresh_interval, or three times what
-  // the last refresh took, so that the queries never take more than a third of the time
-  // (their cost grows with the calls in the windows).
-  absl::Duration spacing = options_.refresh_interval;
+  int64_t last_tick = std::numeric_limits<int64_t>::min() / 2;
+  // The least ticks between two refreshes after events: one, or three times what the last
+  // refresh took, so that the queries never take more than a third of the time (their cost
+  // grows with the calls in the windows).
+  int64_t spacing_ticks = 1;
+  const int64_t idle_ticks =
+      std::max<int64_t>(1, absl::ToInt64Microseconds(options_.idle_refresh) /
+                               absl::ToInt64Microseconds(options_.refresh_interval));
   for (;;) {
+    int64_t tick = 0;
     {
       absl::MutexLock lock(&mutex_);
-      // Refresh when events were applied (at most every `spacing`) or when idle_refresh passed
-      // (rolling windows move).
-      auto due = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-        const absl::Time now = absl::Now();
-        return stopping_ || (dirty_ && now >= last + spacing) ||
-               now >= last + std::max(options_.idle_refresh, spacing);
-      };
-      while (!due()) {
-        const absl::Time wake = dirty_ ? last + spacing
-                                       : std::min(last + std::max(options_.idle_refresh, spacing),
-                                                  absl::Now() + absl::Milliseconds(10));
+      // Refresh at the first tick `spacing_ticks` after the last one when events were applied,
+      // or `idle_ticks` after it anyway (rolling windows move).
+      for (;;) {
+        if (stopping_) return;
+        tick = TickOf(absl::Now());
+        // Nothing to recompute: the latest rendering stands for this tick too.
+        if (!dirty_) Settle(tick);
+        const int64_t due =
+            last_tick + (dirty_ ? spacing_ticks : std::max(idle_ticks, spacing_ticks));
+        if (tick >= due) break;
+        // Not dirty: look again soon, events may come.
+        const absl::Time wake =
+            dirty_ ? TimeOfTick(due)
+                   : std::min(TimeOfTick(due), absl::Now() + absl::Milliseconds(10));
         mutex_.AwaitWithDeadline(absl::Condition(&stopping_), wake);
       }
-      if (stopping_) return;
       dirty_ = false;
     }
+    last_tick = tick;
     const absl::Time started = absl::Now();
-    last = started;
-    absl::StatusOr<LiveCounts> counts = store_.Count(started, LiveWindows());
-    spacing = std::max(options_.refresh_interval, 3 * (absl::Now() - started));
+    // The counts as of the tick's time (a few milliseconds before now), so that data times are
+    // whole ticks apart.
+    absl::StatusOr<LiveCounts> counts = store_.Count(TimeOfTick(tick), LiveWindows());
+    const absl::Duration took = absl::Now() - started;
+    spacing_ticks = std::max<int64_t>(1, (3 * took) / options_.refresh_interval + 1);
     if (!counts.ok()) {
       common::LogWarning("refreshing live figures failed", {{"error", counts.status()}});
       continue;
@@ -462,6 +512,7 @@ void MetricsWatcher::RefreshLoop() {
       absl::MutexLock lock(&mutex_);
       latest_.counts = std::make_shared<const LiveCounts>(*std::move(counts));
       ++latest_.version;
+      latest_.tick = tick;
       ++refreshes_;
       latest = latest_;
     }
@@ -472,10 +523,17 @@ void MetricsWatcher::RefreshLoop() {
 void MetricsWatcher::PumpLoop() {
   std::vector<std::shared_ptr<Subscriber>> due;
   const int64_t heartbeat_micros = absl::ToInt64Microseconds(options_.heartbeat_interval);
+  uint64_t seen_renderings = 0;
   for (;;) {
     {
+      // Wake after each rendering, or after pump_tick (writes that completed since, heartbeats).
       absl::MutexLock lock(&mutex_);
-      if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pump_tick)) return;
+      auto woken = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        return stopping_ || renderings_ != seen_renderings;
+      };
+      mutex_.AwaitWithTimeout(absl::Condition(&woken), options_.pump_tick);
+      if (stopping_) return;
+      seen_renderings = renderings_;
     }
     // Only the subscribers that may have work (hints without their locks), served outside the
     // list's lock.
@@ -483,16 +541,19 @@ void MetricsWatcher::PumpLoop() {
     const absl::Time now = absl::Now();
     const int64_t now_micros = absl::ToUnixMicros(now);
     const uint64_t generation = generation_.load();
+    const int64_t settled_tick = settled_tick_.load();
     {
       absl::MutexLock lock(&subscribers_mutex_);
       for (const auto& [raw, subscriber] : subscribers_) {
-        if (raw->MaybeDue(now_micros, generation, heartbeat_micros)) due.push_back(subscriber);
+        if (raw->MaybeDue(now_micros, settled_tick, generation, heartbeat_micros)) {
+          due.push_back(subscriber);
+        }
       }
     }
     // Large bursts (thousands of subscribers due at once) are served by two threads.
     auto serve = [&](size_t from, size_t to) {
       for (size_t i = from; i < to; ++i) {
-        due[i]->Pump(now, options_.heartbeat_interval, generation);
+        due[i]->Pump(now, options_.heartbeat_interval, generation, settled_tick);
       }
     };
     if (due.size() >= 2000) {
@@ -542,6 +603,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* MetricsWatcher::Watch(
     }
   }
   min_interval = std::clamp(min_interval, options_.min_interval_floor, options_.max_min_interval);
+  // A whole number of ticks (rounded up: never more often than asked).
+  const int64_t interval_ticks =
+      std::max<int64_t>(1, (absl::ToInt64Microseconds(min_interval) +
+                            absl::ToInt64Microseconds(options_.refresh_interval) - 1) /
+                               absl::ToInt64Microseconds(options_.refresh_interval));
   std::vector<v1::MetricDefinition> definitions;
   if (request->include_definitions()) {
     for (const BuiltMetric* metric : selection->metrics) definitions.push_back(metric->definition);
@@ -550,7 +616,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* MetricsWatcher::Watch(
 
   // The snapshot: the view's latest rendering, or rendered now from the latest counts (counted
   // now when there are none yet).
-  auto [rendering, version] = view->Get();
+  auto [rendering, version, tick] = view->Get();
   if (rendering == nullptr) {
     Latest latest;
     {
@@ -558,15 +624,17 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* MetricsWatcher::Watch(
       latest = latest_;
     }
     if (latest.counts == nullptr) {
-      absl::StatusOr<LiveCounts> counts = store_.Count(absl::Now(), LiveWindows());
+      latest.tick = TickOf(absl::Now());
+      absl::StatusOr<LiveCounts> counts = store_.Count(TimeOfTick(latest.tick), LiveWindows());
       if (!counts.ok()) return refuse(common::ToGrpcStatus(counts.status()));
       latest.counts = std::make_shared<const LiveCounts>(*std::move(counts));
     }
     rendering = std::make_shared<const v1::GetCurrentMetricsResponse>(
         store_.Render(*latest.counts, view->selection, false));
     version = latest.version;
+    tick = latest.tick;
   }
-  auto subscriber = std::make_shared<Subscriber>(this, min_interval);
+  auto subscriber = std::make_shared<Subscriber>(this, interval_ticks, options_.refresh_interval);
   if (!Add(subscriber)) {
     bool stopping = false;
     {
@@ -581,7 +649,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* MetricsWatcher::Watch(
                                                   " subscribers; retry later with backoff")));
   }
   subscriber->Hold(subscriber);
-  subscriber->Begin(std::move(view), std::move(rendering), version, definitions);
+  subscriber->Begin(std::move(view), std::move(rendering), version,
+                    std::max(tick, settled_tick_.load()), definitions);
   return subscriber.get();
 }
 

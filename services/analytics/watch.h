@@ -1,15 +1,20 @@
 // WatchMetrics on gRPC's callback API, for 10,000 subscribers per replica.
 //
 // One refresher per replica recomputes the counts of every entity over every live window
-// (MetricsStore::Count, whatever the number of subscribers) shortly after events were applied
+// (MetricsStore::Count, whatever the number of subscribers) on a grid of *ticks* (multiples of
+// `refresh_interval` since the Unix epoch): at the first tick after events were applied
 // (Notify) and at least every `idle_refresh` (rolling windows move with time alone). Subscribers
 // with the same filter share a *view*: it is rendered once per refresh, and the UPDATE from one
 // rendering to the latest is computed once and shared by every subscriber that last sent that
-// rendering. One pump thread starts, for each subscriber whose min_interval has passed and
-// whose previous write completed, one write of what changed (or a heartbeat). A subscriber holds
-// no queue: at most one message in flight and a pointer to the rendering it last sent, so a
-// client that does not read costs one message, and its next message merges everything it
-// missed (`skipped_updates` counts the periods its write was blocked).
+// rendering. A subscriber's min_interval is a whole number of ticks, and it is due again that
+// many ticks after the rendering it last sent: so its messages go out right after the refresh
+// they carry (the lag does not include waiting for the subscriber's own slot) and their data
+// times are exactly min_interval apart or more. One pump thread, woken by each refresh, starts
+// one write of what changed (or a heartbeat) for each subscriber that is due and whose previous
+// write completed. A subscriber holds no queue: at most one message in flight and a pointer to
+// the rendering it last sent, so a client that does not read costs one message, and its next
+// message merges everything it missed (`skipped_updates` counts the periods its write was
+// blocked).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -29,9 +34,11 @@
 namespace contactcentre::analytics {
 
 struct WatchOptions {
-  // Least time between two recomputations of the counts after events were applied (raised to
-  // three times what the last recomputation took).
-  absl::Duration refresh_interval = absl::Milliseconds(100);
+  // The tick: counts are recomputed at multiples of it, at least this far apart after events
+  // were applied (raised to three times what the last recomputation took), and subscribers'
+  // min_interval is rounded up to a multiple of it. 125 ms divides the usual periods (250 ms,
+  // 500 ms, 1 s) and keeps the wait for the next refresh short.
+  absl::Duration refresh_interval = absl::Milliseconds(125);
   // Recompute at least this often without events (rolling windows move).
   absl::Duration idle_refresh = absl::Seconds(1);
   // Default, floor and ceiling of a subscriber's min_interval.
@@ -40,7 +47,8 @@ struct WatchOptions {
   absl::Duration max_min_interval = absl::Seconds(60);
   // A HEARTBEAT is sent after this long without a message.
   absl::Duration heartbeat_interval = absl::Seconds(10);
-  // How often the pump looks for subscribers due a message.
+  // How often the pump looks for subscribers due a message besides after each refresh (writes
+  // that completed late, heartbeats).
   absl::Duration pump_tick = absl::Milliseconds(20);
   // Concurrent subscribers per replica; more are refused with RESOURCE_EXHAUSTED.
   int max_subscribers = 10000;
@@ -83,7 +91,14 @@ class MetricsWatcher {
   struct Latest {
     std::shared_ptr<const LiveCounts> counts;
     uint64_t version = 0;
+    // The refresh's tick (its counts are as of the tick's time).
+    int64_t tick = 0;
   };
+
+  int64_t TickOf(absl::Time time) const;
+  // Moves the settled tick forward to `tick` (refresher thread).
+  void Settle(int64_t tick);
+  absl::Time TimeOfTick(int64_t tick) const;
 
   void RefreshLoop();
   void PumpLoop();
@@ -103,6 +118,8 @@ class MetricsWatcher {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool started_ ABSL_GUARDED_BY(mutex_) = false;
   uint64_t refreshes_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Renderings of the views so far (wakes the pump).
+  uint64_t renderings_ ABSL_GUARDED_BY(mutex_) = 0;
   // Views by their filter's bytes.
   std::map<std::string, std::weak_ptr<View>> views_ ABSL_GUARDED_BY(mutex_);
 
@@ -112,7 +129,10 @@ class MetricsWatcher {
   std::map<Subscriber*, std::shared_ptr<Subscriber>> subscribers_
       ABSL_GUARDED_BY(subscribers_mutex_);
   std::atomic<uint64_t> messages_sent_{0};
-  // Incremented after every rendering of the views.
+  // The latest tick that will get no newer rendering than the latest: the tick of the latest
+  // refresh, or a later one that passed without events. Subscribers are due when their tick
+  // has settled. `generation_` counts its moves.
+  std::atomic<int64_t> settled_tick_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> skipped_updates_{0};
 

@@ -33,7 +33,7 @@ class AnalyticsTestEnv {
       AnalyticsModuleOptions options = {.metrics = {.site_time_zone = absl::UTCTimeZone()},
                                         .event_read_block = absl::Milliseconds(50),
                                         .claim_min_idle = absl::Milliseconds(200),
-                                        .watch = {.refresh_interval = absl::Milliseconds(100),
+                                        .watch = {.refresh_interval = absl::Milliseconds(125),
                                                   .heartbeat_interval = absl::Seconds(1)}});
   ~AnalyticsTestEnv();
 
