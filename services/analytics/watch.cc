@@ -467,9 +467,9 @@ void MetricsWatcher::Settle(int64_t tick) {
 
 void MetricsWatcher::RefreshLoop() {
   int64_t last_tick = std::numeric_limits<int64_t>::min() / 2;
-  // The least ticks between two refreshes after events: one, or three times what the last
-  // refresh took, so that the queries never take more than a third of the time (their cost
-  // grows with the calls in the windows).
+  // The least ticks between two refreshes after events: one, or twice what the last refresh
+  // took, so that the queries never take more than half of the time (their cost grows with the
+  // calls in the windows).
   int64_t spacing_ticks = 1;
   const int64_t idle_ticks =
       std::max<int64_t>(1, absl::ToInt64Microseconds(options_.idle_refresh) /
@@ -502,7 +502,7 @@ void MetricsWatcher::RefreshLoop() {
     // whole ticks apart.
     absl::StatusOr<LiveCounts> counts = store_.Count(TimeOfTick(tick), LiveWindows());
     const absl::Duration took = absl::Now() - started;
-    spacing_ticks = std::max<int64_t>(1, (3 * took) / options_.refresh_interval + 1);
+    spacing_ticks = std::max<int64_t>(1, (2 * took) / options_.refresh_interval + 1);
     if (!counts.ok()) {
       common::LogWarning("refreshing live figures failed", {{"error", counts.status()}});
       continue;

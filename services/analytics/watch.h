@@ -35,7 +35,7 @@ namespace contactcentre::analytics {
 
 struct WatchOptions {
   // The tick: counts are recomputed at multiples of it, at least this far apart after events
-  // were applied (raised to three times what the last recomputation took), and subscribers'
+  // were applied (raised to twice what the last recomputation took), and subscribers'
   // min_interval is rounded up to a multiple of it. 125 ms divides the usual periods (250 ms,
   // 500 ms, 1 s) and keeps the wait for the next refresh short.
   absl::Duration refresh_interval = absl::Milliseconds(125);
