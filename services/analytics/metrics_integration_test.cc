@@ -282,6 +282,71 @@ TEST(AnalyticsMetricsIntegrationTest, ScriptedEventsGiveTheHandWorkedFigures) {
             0);
 }
 
+TEST(AnalyticsMetricsIntegrationTest, TodayBeforeTheLastHourComesFromTheStoredIntervals) {
+  // A site zone in which it is about noon now, so that the scripted day, played 3 hours ago,
+  // is today.
+  const int utc_hour = absl::ToCivilHour(absl::Now(), absl::UTCTimeZone()).hour();
+  auto env = AnalyticsTestEnv::Start(
+      {.metrics = {.site_time_zone = absl::FixedTimeZone((12 - utc_hour) * 3600)},
+       .event_read_block = absl::Milliseconds(50),
+       .claim_min_idle = absl::Milliseconds(200),
+       .watch = {.refresh_interval = absl::Milliseconds(125),
+                 .heartbeat_interval = absl::Seconds(1)}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  Script script(absl::Now() - absl::Hours(3));
+  script.HandledBy("c1", "o1", "t1");
+  ScriptTheDay(script);
+  ASSERT_TRUE((*env)->calls_publisher().PublishBatch(script.events()).ok());
+  ASSERT_TRUE((*env)->Drain().ok());
+  v1::GetCurrentMetricsRequest request;
+  request.mutable_filter()->mutable_entities()->add_sites("sites/-");
+  request.mutable_filter()->mutable_entities()->add_queues("queues/q1");
+  request.mutable_filter()->mutable_entities()->add_teams("teams/t1");
+  request.mutable_filter()->mutable_entities()->set_include_team_operators(true);
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_TODAY);
+  request.mutable_filter()->add_windows(v1::METRIC_WINDOW_ROLLING_60_MINUTES);
+  absl::StatusOr<v1::GetCurrentMetricsResponse> response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  // o1 handled c1 for t1 three hours ago and is not logged in: still one of t1's operators
+  // today, with c1 answered after 10 s and handled in 150 s.
+  const Figures o1 = FiguresOf(*response, "operators/o1", v1::METRIC_WINDOW_TODAY);
+  ASSERT_FALSE(o1.empty()) << "o1 is missing from t1's operators";
+  EXPECT_EQ(o1.at("answered")[0], 1);
+  EXPECT_EQ(o1.at("aht"), (std::vector<double>{150, 150, 1}));
+  EXPECT_EQ(FiguresOf(*response, "teams/t1", v1::METRIC_WINDOW_TODAY).at("answered")[0], 1);
+
+  // TODAY reads the facts of the last hour or so only; earlier hours come from the 15-minute
+  // intervals written with each event. Without the per-call facts, the day must still add up.
+  absl::StatusOr<int64_t> deleted =
+      (*env)->module().metrics().pg().Transact([](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+        return static_cast<int64_t>(txn.exec("DELETE FROM call_facts").affected_rows());
+      });
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  ASSERT_EQ(*deleted, 10);  // c1..c10
+  response = Current(**env, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  // The day as ExpectTheDay's last hour worked it out: 8 offered, SL 3 / (5 answered + 1
+  // abandoned after T), ASA 125 / 5 s, AHT 360 / 2 s, one short abandon, one transfer, one
+  // missing wrap-up.
+  const Figures q1 = FiguresOf(*response, "queues/q1", v1::METRIC_WINDOW_TODAY);
+  ASSERT_FALSE(q1.empty());
+  EXPECT_EQ(q1.at("offered")[0], 8);
+  EXPECT_EQ(q1.at("service_level"), (std::vector<double>{0.5, 3, 6}));
+  EXPECT_EQ(q1.at("asa"), (std::vector<double>{25, 125, 5}));
+  EXPECT_EQ(q1.at("aht"), (std::vector<double>{180, 360, 2}));
+  EXPECT_EQ(q1.at("short_abandoned")[0], 1);
+  EXPECT_EQ(q1.at("transfers")[0], 1);
+  EXPECT_EQ(q1.at("missing_wrap_ups")[0], 1);
+  // The site adds q2's call answered at once.
+  const Figures site =
+      FiguresOf(*response, absl::StrCat("sites/", (*env)->site()), v1::METRIC_WINDOW_TODAY);
+  EXPECT_EQ(site.at("offered")[0], 9);
+  EXPECT_EQ(site.at("service_level"), (std::vector<double>{4.0 / 7, 4, 7}));
+  // Nothing in the last hour.
+  EXPECT_EQ(
+      FiguresOf(*response, "queues/q1", v1::METRIC_WINDOW_ROLLING_60_MINUTES).at("offered")[0], 0);
+}
+
 TEST(AnalyticsMetricsIntegrationTest, ADeadReplicasPendingEventsAreTakenOver) {
   auto env = AnalyticsTestEnv::Start();
   ASSERT_TRUE(env.ok()) << env.status();

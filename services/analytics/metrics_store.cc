@@ -114,6 +114,28 @@ WHERE site = $1 AND submitted_at >= w.s
 GROUP BY GROUPING SETS ((queue), (team), (operator, team), ())
 )sql";
 
+// TODAY before the live part: the stored 15-minute intervals in [$2, $3) per entity ('' the
+// site), every counted column.
+constexpr absl::string_view kTodayFromIntervals = R"sql(
+SELECT entity, sum(offered), sum(answered), sum(answered_within_threshold),
+  sum(answer_wait_seconds), sum(abandoned), sum(short_abandoned),
+  sum(abandoned_within_threshold), sum(abandoned_after_threshold), sum(handled),
+  sum(handle_seconds), sum(transfers), sum(missing_wrap_ups), sum(csat_answers),
+  sum(csat_satisfied), sum(nps_answers), sum(nps_promoters), sum(nps_detractors),
+  sum(handling_seconds), sum(available_seconds)
+FROM interval_counts
+WHERE site = $1 AND interval_start >= to_timestamp($2::float8 / 1e6)
+  AND interval_start < to_timestamp($3::float8 / 1e6)
+GROUP BY entity
+)sql";
+
+// The teams each operator handled calls for in the intervals of [$2, $3).
+constexpr absl::string_view kOperatorTeams = R"sql(
+SELECT DISTINCT operator, team FROM operator_team_intervals
+WHERE site = $1 AND interval_start >= to_timestamp($2::float8 / 1e6)
+  AND interval_start < to_timestamp($3::float8 / 1e6)
+)sql";
+
 // Adds one delta to the 15-minute interval rows of several entities ($3, '' for the site) at
 // interval start $2 (micros). $23, $24: the thresholds the delta's calls were judged with, -1
 // when it judged none.
@@ -664,6 +686,12 @@ absl::Status MetricsStore::ApplyEvent(const Event& event) {
     if (delta.offered == 0) {
       entities.push_back(after[0][1].as<std::string>());
       entities.push_back(after[0][2].as<std::string>());
+      if (!entities[3].empty()) {
+        txn.exec_params(
+            "INSERT INTO operator_team_intervals (site, interval_start, operator, team) VALUES "
+            "($1, to_timestamp($2::float8 / 1e6), $3, $4) ON CONFLICT DO NOTHING",
+            site, IntervalOf(at), entities[3], entities[2]);
+      }
     }
     AddToIntervals(txn, site, at, entities, delta, judged ? &thresholds : nullptr);
     return absl::OkStatus();
@@ -701,6 +729,22 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
     }
     return out + "}";
   };
+  // TODAY is counted from the stored 15-minute intervals up to the interval holding the start of
+  // the 60-minute window, and from the facts after it: so a refresh reads the last hour or so
+  // of calls, not the whole day's.
+  const int64_t today_start =
+      absl::ToUnixMicros(WindowStart(v1::METRIC_WINDOW_TODAY, now, options_.site_time_zone));
+  int64_t today_live_from = today_start;
+  if (std::find(windows.begin(), windows.end(), v1::METRIC_WINDOW_TODAY) != windows.end() &&
+      IntervalOf(today_start) == today_start) {
+    today_live_from =
+        std::max(today_start, IntervalOf(absl::ToUnixMicros(now - absl::Minutes(60))));
+  }
+  auto start_of = [&](v1::MetricWindow window) {
+    return window == v1::METRIC_WINDOW_TODAY
+               ? today_live_from
+               : absl::ToUnixMicros(WindowStart(window, now, options_.site_time_zone));
+  };
   CC_RETURN_IF_ERROR(pg_.Query([&](pqxx::nontransaction& query) -> absl::Status {
     // The calls of every window in one pass over the earliest window's facts.
     if (!windows.empty()) {
@@ -708,7 +752,7 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
       std::vector<int64_t> starts;
       int64_t earliest = std::numeric_limits<int64_t>::max();
       for (v1::MetricWindow window : all) {
-        starts.push_back(absl::ToUnixMicros(WindowStart(window, now, options_.site_time_zone)));
+        starts.push_back(start_of(window));
         if (std::find(windows.begin(), windows.end(), window) != windows.end()) {
           earliest = std::min(earliest, starts.back());
         }
@@ -738,8 +782,28 @@ absl::StatusOr<LiveCounts> MetricsStore::Count(absl::Time now,
         }
       }
     }
+    if (today_live_from > today_start) {
+      pqxx::result rows = query.exec_params(std::string(kTodayFromIntervals), options_.site,
+                                            today_start, today_live_from);
+      for (const pqxx::row& row : rows) {
+        WindowCounts c = CountsOf(row, 1);
+        c.csat_answers = row[13].as<int64_t>();
+        c.csat_satisfied = row[14].as<int64_t>();
+        c.nps_answers = row[15].as<int64_t>();
+        c.nps_promoters = row[16].as<int64_t>();
+        c.nps_detractors = row[17].as<int64_t>();
+        c.handling_seconds = row[18].as<double>();
+        c.available_seconds = row[19].as<double>();
+        Add(counts.by_entity[row[0].as<std::string>()][v1::METRIC_WINDOW_TODAY], c);
+      }
+      pqxx::result teams = query.exec_params(std::string(kOperatorTeams), options_.site,
+                                             today_start, today_live_from);
+      for (const pqxx::row& row : teams) {
+        counts.operator_teams[row[0].as<std::string>()].insert(row[1].as<std::string>());
+      }
+    }
     for (v1::MetricWindow window : windows) {
-      const absl::Time start = WindowStart(window, now, options_.site_time_zone);
+      const absl::Time start = absl::FromUnixMicros(start_of(window));
       pqxx::result occupancy = query.exec_params(std::string(kWindowOccupancy), options_.site,
                                                  absl::ToUnixMicros(start));
       for (const pqxx::row& row : occupancy) {
