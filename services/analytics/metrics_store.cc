@@ -704,6 +704,11 @@ absl::StatusOr<int64_t> MetricsStore::Prune(absl::Duration keep) {
         "DELETE FROM call_facts WHERE site = $1 AND updated_at < now() - make_interval(secs => "
         "$2::float8)",
         options_.site, absl::ToDoubleSeconds(keep));
+    // Which operators worked for a team is only read for TODAY.
+    txn.exec_params(
+        "DELETE FROM operator_team_intervals WHERE site = $1 AND interval_start < now() - "
+        "make_interval(secs => $2::float8)",
+        options_.site, absl::ToDoubleSeconds(keep));
     return static_cast<int64_t>(deleted.affected_rows());
   });
 }

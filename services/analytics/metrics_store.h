@@ -83,7 +83,8 @@ class MetricsStore {
   absl::Status ApplyEvent(const events::v1::Event& event);
 
   // Deletes the facts of calls of the site unchanged for `keep` (longer than the longest live
-  // window, TODAY); returns how many.
+  // window, TODAY), and the operators' teams of intervals older than that; returns how many
+  // facts.
   absl::StatusOr<int64_t> Prune(absl::Duration keep);
 
   // GetCurrentMetrics at `now` (the data time).
