@@ -5,7 +5,6 @@
 // listed in docs/analytics.md, the other methods answer UNIMPLEMENTED. Run with --help for the
 // flags.
 #include "absl/flags/flag.h"
-#include "absl/synchronization/mutex.h"
 #include "common/service_main.h"
 #include "services/analytics/module.h"
 #include "services/analytics/schema.h"
@@ -39,9 +38,6 @@ const common::ServiceSpec kSpec = {
 
 int main(int argc, char** argv) {
   using namespace contactcentre::analytics;  // NOLINT: main wires the service's own types only
-  // Debian's Abseil is built with Mutex deadlock detection on: every lock (gRPC's too) then
-  // updates a global lock graph, about 5 % of the CPU with 10,000 WatchMetrics streams.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return contactcentre::common::RunService(
       argc, argv, kSpec,
       [](contactcentre::common::ServiceContext& context)
