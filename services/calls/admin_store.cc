@@ -554,7 +554,11 @@ absl::Status CheckQueueReferences(pqxx::work& txn, const v1::Queue& queue,
           absl::StrCat("QUEUE_DELETED: ", field, ": ", target_name, " was deleted"));
     }
     const std::string site = rows[0][0].as<std::string>();
-    if (site != queue.site()) return SiteMismatch(target_name, site, "this queue", queue.site());
+    if (site != queue.site()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("SITE_MISMATCH: ", field, ": ", target_name, " belongs to site \"", site,
+                       "\", this queue to site \"", queue.site(), "\""));
+    }
     if (!self_id.empty()) {
       const bool cycle = txn.exec_params1(
                                 "WITH RECURSIVE chain (id, depth) AS ("
@@ -900,7 +904,10 @@ std::vector<QueueRouting> LoadQueueRoutings(pqxx::transaction_base& txn,
            "ARRAY(SELECT DISTINCT m.tier FROM queue_memberships m WHERE m.queue_id = q.id "
            "ORDER BY m.tier), "
            "ARRAY(SELECT c.code FROM queue_disposition_codes c "
-           "WHERE c.queue_id = q.id AND NOT c.disabled ORDER BY c.position) "
+           "WHERE c.queue_id = q.id AND NOT c.disabled ORDER BY c.position), "
+           "q.opening_hours, coalesce(q.overflow_max_wait_ms, -1), q.overflow_max_waiting_calls, "
+           "coalesce(q.overflow_target_queue_id::text, ''), q.overflow_forward_e164, "
+           "q.overflow_announcement "
            "FROM queues q WHERE q.id = ANY($1::uuid[]) ORDER BY q.id",
            PgTextArray(ids))) {
     QueueRouting& routing = routings.emplace_back();
@@ -925,6 +932,17 @@ std::vector<QueueRouting> LoadQueueRoutings(pqxx::transaction_base& txn,
       routing.tiers = {1};
     }
     routing.dispositions = ArrayField(row[15]);
+    if (!row[16].is_null()) {
+      routing.has_opening_hours = routing.opening_hours.ParseFromString(common::BytesOf(row[16])) &&
+                                  !routing.opening_hours.time_zone().empty();
+    }
+    const int64_t max_wait_ms = row[17].as<int64_t>();
+    routing.has_overflow_max_wait = max_wait_ms >= 0;
+    if (max_wait_ms >= 0) routing.overflow_max_wait = absl::Milliseconds(max_wait_ms);
+    routing.overflow_max_waiting_calls = row[18].as<int>();
+    routing.overflow_target_queue_id = row[19].as<std::string>();
+    routing.overflow_forward_e164 = row[20].as<std::string>();
+    routing.overflow_announcement = row[21].as<std::string>();
   }
   return routings;
 }
@@ -1107,6 +1125,18 @@ absl::Status AdminStore::RepublishAll() {
         "  SELECT 1 AS kind, id FROM queues WHERE delete_time IS NULL"
         "  UNION ALL SELECT 2, id FROM operators WHERE delete_time IS NULL) AS live "
         "ORDER BY kind, id "
+        "ON CONFLICT (kind, id) DO UPDATE SET enqueue_time = excluded.enqueue_time");
+    return absl::OkStatus();
+  }));
+  return FlushPendingRouting();
+}
+
+absl::Status AdminStore::RefreshOpeningHours() {
+  CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+    txn.exec(
+        "INSERT INTO routing_pending (kind, id) "
+        "SELECT 1, id FROM queues WHERE delete_time IS NULL AND opening_hours IS NOT NULL "
+        "AND length(opening_hours) > 0 ORDER BY id "
         "ON CONFLICT (kind, id) DO UPDATE SET enqueue_time = excluded.enqueue_time");
     return absl::OkStatus();
   }));

@@ -145,6 +145,11 @@ class AdminStore {
   // first write error after trying every row.
   absl::Status RepublishAll();
 
+  // Writes again the routing of every live queue with opening hours, whose open intervals in
+  // Redis reach only a week ahead (opening_hours.h); every replica runs it hourly. Through
+  // routing_pending like RepublishAll, so a newer change is never overwritten by an older one.
+  absl::Status RefreshOpeningHours();
+
  private:
   // (kind, id) of operators and queues whose routing a change affects; kind 1 queue, 2 operator,
   // so that the set's order is the order of writing and of row locking.

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
 #include "common/event_stream.h"
 #include "common/ids.h"
 #include "common/pg_util.h"
@@ -1872,5 +1873,318 @@ TEST_F(AdapterTimeoutTest, AnAdapterWithoutAStreamIsPresumedDeadAndItsWaitingCal
   EXPECT_TRUE(absl::StrContains(failed.failure_reason(), adapter)) << failed.failure_reason();
   EXPECT_EQ(GetCall(other.name())->state(), v1::CALL_STATE_QUEUED);
 }
+
+// Opening hours and overflow of queues: a cluster of their own.
+class OverflowTest : public TelephonyTest {
+ protected:
+  // Open all day every day in Moscow (UTC+3, so the local date may differ from UTC's), and,
+  // when `closed_now`, closed on the local days around now: a schedule that is closed now by
+  // the queue's own time zone.
+  static common::v1::WeeklySchedule Schedule(bool closed_now) {
+    common::v1::WeeklySchedule schedule;
+    schedule.set_time_zone("Europe/Moscow");
+    for (int day = common::v1::DAY_OF_WEEK_MONDAY; day <= common::v1::DAY_OF_WEEK_SUNDAY; ++day) {
+      common::v1::DailyWindow* window = schedule.add_windows();
+      window->set_day(static_cast<common::v1::DayOfWeek>(day));
+      window->set_start_minute(0);
+      window->set_end_minute(1440);
+    }
+    if (closed_now) {
+      absl::TimeZone moscow;
+      EXPECT_TRUE(absl::LoadTimeZone("Europe/Moscow", &moscow));
+      const absl::CivilDay today = absl::ToCivilDay(absl::Now(), moscow);
+      for (absl::CivilDay day : {today - 1, today, today + 1}) {
+        schedule.add_closed_dates(absl::FormatCivilTime(day));
+      }
+    }
+    return schedule;
+  }
+
+  absl::StatusOr<v1::Queue> GetQueue(const v1::Queue& queue) {
+    v1::GetQueueRequest request;
+    request.set_name(queue.name());
+    return Rpc(admin(), &AdminStub::GetQueue, request);
+  }
+  absl::StatusOr<v1::Queue> UpdateQueue(const v1::Queue& queue, const std::string& path) {
+    v1::UpdateQueueRequest request;
+    *request.mutable_queue() = queue;
+    request.mutable_update_mask()->add_paths(path);
+    request.set_request_id(common::NewId());
+    return Rpc(admin(), &AdminStub::UpdateQueue, request);
+  }
+  absl::StatusOr<v1::QueueStatus> Status(const v1::Queue& queue, int replica = 0) {
+    v1::GetQueueStatusRequest request;
+    request.set_queue(queue.name());
+    return Rpc(calls(replica), &Stub::GetQueueStatus, request);
+  }
+  v1::OfferCallResponse OfferAt(const std::string& adapter, const v1::Queue& queue, int priority,
+                                int replica) {
+    v1::OfferCallRequest request;
+    request.set_telephony_adapter(adapter);
+    request.set_telephony_call_id(absl::StrCat("linkedid-", common::NewId()));
+    request.set_queue(queue.name());
+    if (priority >= 0) request.set_priority(priority);
+    request.set_request_id(common::NewId());
+    auto offered = Rpc(calls(replica), &Stub::OfferCall, request);
+    EXPECT_TRUE(offered.ok()) << offered.status();
+    return offered.ok() ? *offered : v1::OfferCallResponse();
+  }
+  // A member of `queue` logged in NOT_READY: calls wait.
+  Desk BusyDesk(const v1::Queue& queue) {
+    Desk desk;
+    desk.queue = queue;
+    desk.op = *scenario().CreateOperator("Vera");
+    EXPECT_TRUE(scenario().AddMember(queue, desk.op).ok());
+    auto presence = scenario().LogIn(desk.op);
+    EXPECT_TRUE(presence.ok()) << presence.status();
+    if (presence.ok()) desk.session = presence->session_id();
+    EXPECT_TRUE(SetState(desk, v1::OPERATOR_STATE_NOT_READY, "break").ok());
+    return desk;
+  }
+};
+
+TEST_F(OverflowTest, AClosedQueueMovesTheCallToItsOverflowQueueKeepingItsPriority) {
+  const v1::Queue target = *scenario().CreateQueue("Night line");
+  Desk night = BusyDesk(target);
+  const v1::Queue day = *scenario().CreateQueue("Day line", [&](v1::Queue& q) {
+    *q.mutable_opening_hours() = Schedule(true);
+    q.mutable_overflow()->set_target_queue(target.name());
+    q.mutable_overflow()->set_announcement("closed_msk");
+  });
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+  // Already waiting in the target: a call of priority 2.
+  const v1::OfferCallResponse earlier = OfferAt(adapter, target, 2, 1);
+  ASSERT_EQ(earlier.call().state(), v1::CALL_STATE_QUEUED);
+
+  auto status = Status(day, 1);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_FALSE(status->open());
+  EXPECT_TRUE(Status(target, 0)->open());
+
+  const v1::OfferCallResponse moved = OfferAt(adapter, day, 5, 0);
+  EXPECT_EQ(moved.call().state(), v1::CALL_STATE_QUEUED);
+  EXPECT_EQ(moved.call().queue(), target.name());
+  EXPECT_EQ(moved.call().original_queue(), day.name());
+  EXPECT_EQ(moved.call().priority(), 5);  // not the target's default
+  EXPECT_EQ(moved.position(), 1);         // ahead of the priority-2 call
+  EXPECT_TRUE(moved.has_estimated_wait());
+  EXPECT_EQ(Status(target, 1)->waiting_calls(), 2);
+  EXPECT_EQ(Status(day, 1)->waiting_calls(), 0);
+
+  // Served in the target queue, with its original queue kept in GetCall and the record.
+  ASSERT_TRUE(SetState(night, v1::OPERATOR_STATE_AVAILABLE).ok());
+  const v1::Call reserved = WaitForCall(
+      moved.call().name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+  EXPECT_EQ(reserved.operator_(), night.op.name());
+  const v1::Call record = WaitForRecord(
+      moved.call().name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+  EXPECT_EQ(record.queue(), target.name());
+  EXPECT_EQ(record.original_queue(), day.name());
+  // No telephony command: the call goes on waiting.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(pbx.Count(), 0u);
+}
+
+TEST_F(OverflowTest, AClosedQueueWithoutTargetEndsTheCallAndTellsTheAdapter) {
+  const v1::Queue closed = *scenario().CreateQueue("Closed line", [&](v1::Queue& q) {
+    *q.mutable_opening_hours() = Schedule(true);
+    q.mutable_overflow()->set_announcement("closed_msk");
+    q.mutable_overflow()->mutable_forward_number()->set_raw("+7 916 111 22 33");
+  });
+  // No overflow rule at all: refused while closed.
+  const v1::Queue bare = *scenario().CreateQueue(
+      "Bare line", [&](v1::Queue& q) { *q.mutable_opening_hours() = Schedule(true); });
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+
+  const v1::OfferCallResponse refused = OfferAt(adapter, closed, -1, 0);
+  EXPECT_EQ(refused.call().state(), v1::CALL_STATE_FAILED);
+  EXPECT_EQ(refused.call().end_reason(), v1::CALL_END_REASON_OVERFLOW);
+  EXPECT_EQ(refused.call().queue(), closed.name());
+  EXPECT_EQ(refused.position(), 0);
+  EXPECT_FALSE(refused.has_estimated_wait());
+  auto command = pbx.Next(0);
+  ASSERT_TRUE(command.has_value());
+  ASSERT_TRUE(command->has_overflow()) << command->DebugString();
+  EXPECT_EQ(command->call(), refused.call().name());
+  EXPECT_EQ(command->overflow().queue(), closed.name());
+  EXPECT_EQ(command->overflow().reason(), "closed");
+  EXPECT_EQ(command->overflow().announcement(), "closed_msk");
+  EXPECT_EQ(command->overflow().forward_number().e164(), "+79161112233");
+  ASSERT_TRUE(Ack(adapter, command->command_id(), true).ok());
+
+  const v1::OfferCallResponse bare_refused = OfferAt(adapter, bare, -1, 1);
+  EXPECT_EQ(bare_refused.call().end_reason(), v1::CALL_END_REASON_OVERFLOW);
+  command = pbx.Next(1);
+  ASSERT_TRUE(command.has_value() && command->has_overflow());
+  EXPECT_EQ(command->overflow().reason(), "closed");
+  EXPECT_TRUE(command->overflow().announcement().empty());
+  EXPECT_FALSE(command->overflow().has_forward_number());
+
+  const v1::Call record = WaitForRecord(
+      refused.call().name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_FAILED; });
+  EXPECT_EQ(record.end_reason(), v1::CALL_END_REASON_OVERFLOW);
+  EXPECT_TRUE(record.original_queue().empty());
+}
+
+TEST_F(OverflowTest, AFullQueueOverflowsTheNextCall) {
+  const v1::Queue small = *scenario().CreateQueue("Small line", [&](v1::Queue& q) {
+    q.mutable_overflow()->set_max_waiting_calls(2);
+    q.mutable_overflow()->set_announcement("busy");
+  });
+  BusyDesk(small);
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(0), adapter);
+  EXPECT_EQ(OfferAt(adapter, small, -1, 0).call().state(), v1::CALL_STATE_QUEUED);
+  EXPECT_EQ(OfferAt(adapter, small, -1, 1).call().state(), v1::CALL_STATE_QUEUED);
+  const v1::OfferCallResponse third = OfferAt(adapter, small, 9, 0);
+  EXPECT_EQ(third.call().state(), v1::CALL_STATE_FAILED);
+  EXPECT_EQ(third.call().end_reason(), v1::CALL_END_REASON_OVERFLOW);
+  auto command = pbx.Next(0);
+  ASSERT_TRUE(command.has_value() && command->has_overflow());
+  EXPECT_EQ(command->call(), third.call().name());
+  EXPECT_EQ(command->overflow().reason(), "max_waiting_calls");
+  EXPECT_EQ(command->overflow().announcement(), "busy");
+  EXPECT_EQ(Status(small, 1)->waiting_calls(), 2);
+}
+
+TEST_F(OverflowTest, ACallWaitingPastTheMaxWaitMovesKeepingItsPlaceOrEnds) {
+  const v1::Queue target = *scenario().CreateQueue("Backup line");
+  BusyDesk(target);
+  const v1::Queue first = *scenario().CreateQueue("First line", [&](v1::Queue& q) {
+    q.mutable_overflow()->mutable_max_wait_time()->set_seconds(2);
+    q.mutable_overflow()->set_target_queue(target.name());
+  });
+  BusyDesk(first);
+  const v1::Queue last = *scenario().CreateQueue("Last line", [&](v1::Queue& q) {
+    q.mutable_overflow()->mutable_max_wait_time()->set_seconds(2);
+    q.mutable_overflow()->set_announcement("voicemail");
+  });
+  BusyDesk(last);
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+
+  const v1::OfferCallResponse early = OfferAt(adapter, first, 1, 0);
+  const v1::OfferCallResponse ending = OfferAt(adapter, last, -1, 1);
+  ASSERT_EQ(early.call().state(), v1::CALL_STATE_QUEUED);
+  absl::SleepFor(absl::Milliseconds(200));
+  // Offered to the target later, at the same priority.
+  const v1::OfferCallResponse later = OfferAt(adapter, target, 1, 1);
+  EXPECT_EQ(later.position(), 1);
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(GetCall(early.call().name())->queue(), first.name());  // not yet
+
+  const v1::Call moved = WaitForCall(early.call().name(),
+                                     [&](const v1::Call& c) { return c.queue() == target.name(); });
+  EXPECT_EQ(moved.state(), v1::CALL_STATE_QUEUED);
+  EXPECT_EQ(moved.original_queue(), first.name());
+  EXPECT_EQ(moved.priority(), 1);
+  EXPECT_EQ(common::TimeFromTimestamp(moved.queue_time()),
+            common::TimeFromTimestamp(early.call().queue_time()));
+  // Its place: ahead of the call offered to the target after it.
+  v1::GetQueuePositionRequest position;
+  position.set_call(early.call().name());
+  auto place = Rpc(calls(0), &Stub::GetQueuePosition, position);
+  ASSERT_TRUE(place.ok()) << place.status();
+  EXPECT_EQ(place->position(), 1);
+  position.set_call(later.call().name());
+  EXPECT_EQ(Rpc(calls(0), &Stub::GetQueuePosition, position)->position(), 2);
+
+  // Without a target, the call ends and the adapter is told.
+  const v1::Call ended = WaitForCall(
+      ending.call().name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_FAILED; });
+  EXPECT_EQ(ended.end_reason(), v1::CALL_END_REASON_OVERFLOW);
+  auto command = pbx.Next(0);
+  ASSERT_TRUE(command.has_value() && command->has_overflow());
+  EXPECT_EQ(command->call(), ending.call().name());
+  EXPECT_EQ(command->overflow().queue(), last.name());
+  EXPECT_EQ(command->overflow().reason(), "max_wait_time");
+  EXPECT_EQ(command->overflow().announcement(), "voicemail");
+  EXPECT_EQ(pbx.Count(), 1u);
+}
+
+TEST_F(OverflowTest, CallsWaitingWhenTheQueueClosesStayAndAreServed) {
+  const v1::Queue queue = *scenario().CreateQueue(
+      "Evening line", [&](v1::Queue& q) { *q.mutable_opening_hours() = Schedule(false); });
+  Desk desk = BusyDesk(queue);
+  EXPECT_TRUE(Status(queue, 0)->open());
+  const v1::OfferCallResponse waiting = OfferAt("", queue, -1, 0);
+  ASSERT_EQ(waiting.call().state(), v1::CALL_STATE_QUEUED);
+
+  v1::Queue closing = *GetQueue(queue);
+  *closing.mutable_opening_hours() = Schedule(true);
+  auto closed = UpdateQueue(closing, "opening_hours");
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_FALSE(Status(queue, 1)->open());
+  EXPECT_FALSE(Status(queue, 0)->open());
+  const v1::OfferCallResponse refused = OfferAt("", queue, -1, 1);
+  EXPECT_EQ(refused.call().state(), v1::CALL_STATE_FAILED);
+  EXPECT_EQ(refused.call().end_reason(), v1::CALL_END_REASON_OVERFLOW);
+
+  EXPECT_EQ(GetCall(waiting.call().name())->state(), v1::CALL_STATE_QUEUED);
+  ASSERT_TRUE(SetState(desk, v1::OPERATOR_STATE_AVAILABLE).ok());
+  const v1::Call served = WaitForCall(waiting.call().name(), [](const v1::Call& c) {
+    return c.state() == v1::CALL_STATE_RESERVED;
+  });
+  EXPECT_EQ(served.operator_(), desk.op.name());
+  EXPECT_TRUE(served.original_queue().empty());
+}
+
+TEST_F(OverflowTest, BadOverflowAndOpeningHoursNameTheFieldAndChangeNothing) {
+  const v1::Queue a = *scenario().CreateQueue("Queue A");
+  const v1::Queue b = *scenario().CreateQueue(
+      "Queue B", [&](v1::Queue& q) { q.mutable_overflow()->set_target_queue(a.name()); });
+  const v1::Queue far = *scenario().CreateQueue(
+      "Far queue", [&](v1::Queue& q) { q.set_site(absl::StrCat(*site_, "-far")); });
+  const v1::Queue before = *GetQueue(a);
+
+  auto expect_error = [&](const v1::Queue& change, const std::string& path, absl::StatusCode code,
+                          const std::string& text) {
+    auto updated = UpdateQueue(change, path);
+    ASSERT_FALSE(updated.ok());
+    EXPECT_EQ(updated.status().code(), code) << updated.status();
+    EXPECT_TRUE(absl::StrContains(updated.status().message(), text)) << updated.status();
+  };
+  v1::Queue change = before;
+  change.mutable_overflow()->set_target_queue(b.name());  // A -> B -> A
+  expect_error(change, "overflow", absl::StatusCode::kFailedPrecondition,
+               "OVERFLOW_CYCLE: queue.overflow.target_queue");
+  change.mutable_overflow()->set_target_queue(far.name());
+  expect_error(change, "overflow", absl::StatusCode::kFailedPrecondition,
+               "SITE_MISMATCH: queue.overflow.target_queue");
+  change.mutable_overflow()->set_target_queue(absl::StrCat("queues/", common::NewId()));
+  expect_error(change, "overflow", absl::StatusCode::kNotFound, "queue.overflow.target_queue");
+  change = before;
+  change.mutable_opening_hours()->set_time_zone("Mars/Olympus");
+  expect_error(change, "opening_hours", absl::StatusCode::kInvalidArgument,
+               "queue.opening_hours.time_zone");
+
+  // The same checks at creation.
+  auto created = scenario().CreateQueue(
+      "Queue C", [&](v1::Queue& q) { q.mutable_overflow()->set_target_queue(far.name()); });
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(created.status().message(), "queue.overflow.target_queue"));
+
+  // Nothing changed: the record, and routing (A stays open and takes calls).
+  const v1::Queue after = *GetQueue(a);
+  EXPECT_EQ(after.etag(), before.etag());
+  EXPECT_FALSE(after.has_overflow());
+  EXPECT_FALSE(after.has_opening_hours());
+  EXPECT_TRUE(Status(a, 1)->open());
+  EXPECT_EQ(OfferAt("", a, -1, 1).call().state(), v1::CALL_STATE_QUEUED);
+
+  // A queue another overflows into cannot be deleted.
+  v1::DeleteQueueRequest remove;
+  remove.set_name(a.name());
+  remove.set_request_id(common::NewId());
+  auto removed = Rpc(admin(), &AdminStub::DeleteQueue, remove);
+  ASSERT_FALSE(removed.ok());
+  EXPECT_EQ(removed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(removed.status().message(), "QUEUE_IS_OVERFLOW_TARGET"));
+  common::testing::DeleteSiteKeys(far.site());
+}
+
 }  // namespace
 }  // namespace contactcentre::calls

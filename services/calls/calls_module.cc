@@ -104,6 +104,8 @@ void CallsModule::OnShutdown() {
 
 void CallsModule::Sweep() {
   absl::Time next_flush = absl::Now() + options_.routing_flush_interval;
+  // Start-up wrote the opening hours (RepublishAll); they are rewritten every hour after.
+  absl::Time next_opening_hours = absl::Now() + absl::Hours(1);
   absl::Time quiet_until = absl::InfinitePast();
   while (!stopping_.load()) {
     absl::SleepFor(options_.sweep_interval);
@@ -111,6 +113,10 @@ void CallsModule::Sweep() {
     if (status.ok() && absl::Now() >= next_flush) {
       next_flush = absl::Now() + options_.routing_flush_interval;
       status = store_.FlushPendingRouting();
+    }
+    if (status.ok() && absl::Now() >= next_opening_hours) {
+      next_opening_hours = absl::Now() + absl::Hours(1);
+      status = store_.RefreshOpeningHours();
     }
     // One warning per ten seconds of a lasting outage, not ten a second.
     if (!status.ok() && absl::Now() >= quiet_until) {

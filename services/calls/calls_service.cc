@@ -287,7 +287,10 @@ grpc::Status CallsGrpcService::OfferCall(grpc::ServerContext*, const v1::OfferCa
     v1::OfferCallResponse offered;
     *offered.mutable_call() = CallOf(answer);
     offered.set_position(static_cast<int32_t>(IntField(answer, "position")));
-    offered.mutable_estimated_wait()->set_seconds(IntField(answer, "ewt_ms") / 1000);
+    // Unset when the call is not waiting (overflowed and ended).
+    if (offered.call().state() != v1::CALL_STATE_FAILED) {
+      offered.mutable_estimated_wait()->set_seconds(IntField(answer, "ewt_ms") / 1000);
+    }
     return offered;
   }();
   return Reply(std::move(result), response, "OfferCall");

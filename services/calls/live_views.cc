@@ -1,12 +1,14 @@
 #include "services/calls/live_views.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/pg_util.h"
 #include "common/status.h"
+#include "services/calls/opening_hours.h"
 #include "services/calls/snapshot.h"
 
 namespace contactcentre::calls {
@@ -382,7 +384,8 @@ class QueuesStream final : public CoalescingStream<v1::WatchQueuesResponse> {
     }
     v1::WatchQueuesResponse snapshot;
     for (const std::string& id : ids) {
-      absl::StatusOr<v1::QueueStatus> status = views_->state().QueueStatus(id, head_);
+      absl::StatusOr<v1::QueueStatus> status =
+          views_->state().QueueStatus(id, head_, &open_changes_[id]);
       if (!status.ok()) {
         Fail(common::ToGrpcStatus(status.status()));
         return;
@@ -392,6 +395,19 @@ class QueuesStream final : public CoalescingStream<v1::WatchQueuesResponse> {
     }
     snapshot.mutable_snapshot()->set_last(true);
     Begin({snapshot});
+  }
+
+  // A queue opening or closing by its opening hours changes no state in Redis: it is sent
+  // when the time comes.
+  void OnTick() override {
+    const int64_t now = absl::ToUnixMillis(absl::Now());
+    for (auto& [id, at] : open_changes_) {
+      if (at > 0 && now >= at) {
+        at = 0;
+        MarkDirty(id);
+      }
+    }
+    CoalescingStream::OnTick();
   }
 
   void OnChange(const Change& change) override {
@@ -404,7 +420,8 @@ class QueuesStream final : public CoalescingStream<v1::WatchQueuesResponse> {
 
  private:
   void Flush(const std::string& id) override {
-    absl::StatusOr<v1::QueueStatus> status = views_->state().QueueStatus(id, head_);
+    absl::StatusOr<v1::QueueStatus> status =
+        views_->state().QueueStatus(id, head_, &open_changes_[id]);
     if (!status.ok()) return;
     v1::WatchQueuesResponse update;
     *update.mutable_changed() = *status;
@@ -413,6 +430,7 @@ class QueuesStream final : public CoalescingStream<v1::WatchQueuesResponse> {
 
   const int head_;
   std::set<std::string> watched_;
+  std::map<std::string, int64_t> open_changes_;  // queue id -> next opening or closing (ms)
 };
 
 }  // namespace
@@ -447,7 +465,8 @@ absl::StatusOr<v1::Call> LiveState::LiveCall(absl::string_view call_id) const {
   return CallFromSnapshot(call_id, snap);
 }
 
-absl::StatusOr<v1::QueueStatus> LiveState::QueueStatus(absl::string_view queue_id, int head) const {
+absl::StatusOr<v1::QueueStatus> LiveState::QueueStatus(absl::string_view queue_id, int head,
+                                                       int64_t* open_change_ms) const {
   CC_ASSIGN_OR_RETURN(google::protobuf::Struct queue, router_->Read("queue", queue_id));
   if (Field(queue, "strategy").empty()) {
     return absl::NotFoundError(absl::StrCat("queue queues/", queue_id, " does not exist"));
@@ -459,7 +478,10 @@ absl::StatusOr<v1::QueueStatus> LiveState::QueueStatus(absl::string_view queue_i
   status.set_queue(QueueName(queue_id));
   status.set_display_name(Field(queue, "display"));
   status.set_site(Field(queue, "site"));
-  status.set_open(Field(queue, "deleted") != "1");
+  // Open by its opening hours now: the same intervals routing uses (opening_hours.h).
+  status.set_open(Field(queue, "deleted") != "1" &&
+                  OpenAt(Field(queue, "oh_on"), Field(queue, "oh"), Field(queue, "oh_until"),
+                         absl::ToUnixMillis(absl::Now()), open_change_ms));
   status.set_offered_today(static_cast<int32_t>(IntField(queue, absl::StrCat("offered:", day))));
   status.set_answered_today(static_cast<int32_t>(IntField(queue, absl::StrCat("answered:", day))));
   status.set_answered_within_threshold_today(

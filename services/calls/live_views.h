@@ -38,7 +38,10 @@ class LiveState {
   absl::StatusOr<std::vector<std::string>> SupervisedTeams(absl::string_view operator_id) const;
   absl::StatusOr<v1::Call> LiveCall(absl::string_view call_id) const;
   // The queue's live status with up to `head` waiting calls; NOT_FOUND for an unknown queue.
-  absl::StatusOr<v1::QueueStatus> QueueStatus(absl::string_view queue_id, int head) const;
+  // `open_change_ms`, when given, is set to when `open` changes next by the opening hours
+  // (Unix ms; 0 when it does not within the known horizon).
+  absl::StatusOr<v1::QueueStatus> QueueStatus(absl::string_view queue_id, int head,
+                                              int64_t* open_change_ms = nullptr) const;
   // Every operator of the site with a presence hash, and every queue.
   absl::StatusOr<std::vector<std::string>> OperatorIds() const;
   absl::StatusOr<std::vector<std::string>> QueueIds() const;

@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "services/calls/json.h"
+#include "services/calls/opening_hours.h"
 #include "services/calls/scripts.h"
 
 namespace contactcentre::calls {
@@ -184,6 +185,28 @@ absl::Status RedisRoutingConfigWriter::WriteQueue(const QueueRouting& routing) {
   f["deleted"].set_number_value(routing.deleted ? 1 : 0);
   f["display"].set_string_value(routing.display_name);
   f["site"].set_string_value(routing.site);
+  // Opening hours as absolute open intervals of the coming days (opening_hours.h): from an hour
+  // ago (a replica whose clock is a little behind still finds the present) to 8 days ahead;
+  // every replica rewrites them hourly, so a week of margin is left.
+  std::string intervals;
+  std::string horizon;
+  if (routing.has_opening_hours && !routing.deleted) {
+    const absl::Time now = absl::Now();
+    CC_ASSIGN_OR_RETURN(OpenIntervals open,
+                        ComputeOpenIntervals(routing.opening_hours, now - absl::Hours(1),
+                                             now + absl::Hours(24 * 8)));
+    intervals = EncodeOpenIntervals(open);
+    horizon = absl::StrCat(open.horizon_ms);
+  }
+  f["oh_on"].set_string_value(horizon.empty() ? "" : "1");
+  f["oh"].set_string_value(intervals);
+  f["oh_until"].set_string_value(horizon);
+  f["ovf_wait_ms"].set_string_value(
+      routing.has_overflow_max_wait ? MillisText(routing.overflow_max_wait) : "");
+  f["ovf_max"].set_number_value(routing.overflow_max_waiting_calls);
+  f["ovf_target"].set_string_value(routing.overflow_target_queue_id);
+  f["ovf_fwd"].set_string_value(routing.overflow_forward_e164);
+  f["ovf_ann"].set_string_value(routing.overflow_announcement);
   ScriptArgs args;
   args.Set("queue", routing.queue_id).SetStruct("fields", std::move(fields));
   return Router(redis_, routing.site).Run(Script::kConfigureQueue, args).status();

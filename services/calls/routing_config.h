@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "contactcentre/common/v1/common.pb.h"
 
 namespace contactcentre::calls {
 
@@ -58,6 +59,17 @@ struct QueueRouting {
   std::vector<int> tiers = {1};           // the tiers its memberships use, ascending
   std::vector<std::string> dispositions;  // enabled disposition codes
   bool deleted = false;
+  // Opening hours; without them the queue is always open.
+  bool has_opening_hours = false;
+  common::v1::WeeklySchedule opening_hours;
+  // QueueOverflow: max wait (unset: no limit), max waiting calls (0: no limit), the target
+  // queue's id (empty: the call ends OVERFLOW and the adapter gets an OverflowCommand).
+  bool has_overflow_max_wait = false;
+  absl::Duration overflow_max_wait = absl::ZeroDuration();
+  int overflow_max_waiting_calls = 0;
+  std::string overflow_target_queue_id;
+  std::string overflow_forward_e164;
+  std::string overflow_announcement;
 };
 
 // Writes routing configuration into the live side.

@@ -91,7 +91,10 @@ v1::Call CallFromSnapshot(absl::string_view call_id, const google::protobuf::Str
                                                       : v1::CALL_DIRECTION_INBOUND);
   call.set_state(State(Field(snap, "state")));
   call.set_queue(QueueName(Field(snap, "queue")));
-  call.set_original_queue(QueueName(Field(snap, "orig_queue")));
+  // Only when overflow moved the call elsewhere (the contract's "original_queue").
+  if (!Field(snap, "orig_queue").empty() && Field(snap, "orig_queue") != Field(snap, "queue")) {
+    call.set_original_queue(QueueName(Field(snap, "orig_queue")));
+  }
   call.set_operator_(OperatorName(Field(snap, "op")));
   call.set_team(TeamName(Field(snap, "team")));
   call.set_customer(Field(snap, "customer"));

@@ -30,6 +30,8 @@
 --   <P>:telephony:<adapter>:calls set    the adapter's calls that may still be waiting
 --   <P>:adapters                  zset   adapters that opened a command stream, by the ms after
 --                                        which, with no stream open, they are presumed dead
+--   <P>:overflows                 zset   waiting calls of queues with a max wait, by the ms
+--                                        at which they overflow (the sweep moves or ends them)
 --   <P>:req:<method>:<request>    string the answer of an earlier request (24 h)
 --   <P>:calls:log                 stream every change, as JSON, for the relay (records and
 --                                        public events) and the live views; trimmed by the relay
@@ -60,6 +62,7 @@ local WAITING_QUEUES = key('waiting_queues')
 local DIAL_DROPS = key('dial_drops')
 local LOG = key('calls', 'log')
 local ADAPTERS = key('adapters')
+local OVERFLOWS = key('overflows')
 local LIVE_TTL = 86400
 
 local function fail(code, reason, message)
@@ -378,6 +381,11 @@ local function requeue(call_id, call, skip_op, outcome, reason)
   hset(call_key(call_id), {state = 'QUEUED', op = '', res = '', accepted = 0,
                            skip_op = skip_op or '', skip_until = NOW + SKIP_MS})
   enqueue(call.queue, call_id, call.score)
+  -- A call of a queue with a max wait keeps its overflow deadline (overflowing at once when it
+  -- passed while the call was offered).
+  if (call.ovf_dl or '') ~= '' then
+    redis.call('ZADD', OVERFLOWS, exact(math.max(num(call.ovf_dl, NOW), NOW)), call_id)
+  end
   -- An answered predictive dial keeps its drop deadline (the sweep drops it once past).
   if (call.drop_dl or '') ~= '' then
     redis.call('ZADD', DIAL_DROPS, exact(math.max(num(call.drop_dl, NOW), NOW)), call_id)
@@ -493,4 +501,87 @@ local function fail_waiting_call(new_id, reason)
   log_call('call_failed', new_id)
   end_call_live(new_id)
   return consulting
+end
+
+-- Opening hours: the service writes a queue's open intervals of the coming days into its hash
+-- ("start-end,..." in ms, computed in the queue's time zone; `oh_until` how far they reach),
+-- so that a script only compares the time. Without opening hours the queue is always open;
+-- past the horizon (no replica refreshed it for a week) it is open rather than refusing calls.
+local function queue_open(qc)
+  if qc.oh_on ~= '1' then return true end
+  if NOW >= num(qc.oh_until, 0) then return true end
+  for s, e in string.gmatch(qc.oh or '', '(%d+)-(%d+)') do
+    if NOW < tonumber(s) then return false end
+    if NOW < tonumber(e) then return true end
+  end
+  return false
+end
+
+-- Why `queue` cannot take one more call now ('closed', 'max_waiting_calls'), or nil.
+local function overflow_reason(queue, qc)
+  if not queue_open(qc) then return 'closed' end
+  local max = num(qc.ovf_max, 0)
+  if max > 0 and redis.call('ZCARD', queue_calls(queue)) >= max then return 'max_waiting_calls' end
+  return nil
+end
+
+-- The max wait of the queue a call now waits in, counted from its entry into that queue.
+local function arm_max_wait(call_id, qc)
+  local wait = num(qc.ovf_wait_ms, -1)
+  if wait >= 0 then
+    hset(call_key(call_id), {t_enter = NOW, ovf_dl = NOW + wait})
+    redis.call('ZADD', OVERFLOWS, exact(NOW + wait), call_id)
+  else
+    hset(call_key(call_id), {t_enter = NOW, ovf_dl = ''})
+    redis.call('ZREM', OVERFLOWS, call_id)
+  end
+end
+
+-- A call `queue` cannot take (offered while it is closed or full, or waiting past its max
+-- wait; not in any queue's waiting set now) overflows: it moves to the queue's overflow target
+-- keeping its place (the score: its priority and first enqueue time), following the target's
+-- own overflow when that one is closed or full too; at a queue without a target (or a chain
+-- that would loop) it ends FAILED OVERFLOW and the adapter gets an OverflowCommand with that
+-- queue's announcement and forward number. Returns the queue it waits in now, or nil.
+local function overflow_call(call_id, queue, reason)
+  local from, why = queue, reason
+  local seen = {[queue] = true}
+  while true do
+    local qc = hgetall(queue_key(from))
+    redis.call('HINCRBY', queue_key(from), 'overflowed:' .. DAY, 1)
+    local target = qc.ovf_target or ''
+    local tc = nil
+    if target ~= '' and not seen[target] then tc = hgetall(queue_key(target)) end
+    if tc == nil or tc.strategy == nil or tc.deleted == '1' then
+      local call = hgetall(call_key(call_id))
+      redis.call('ZREM', OVERFLOWS, call_id)
+      hset(call_key(call_id), {state = 'FAILED', t_end = NOW, end_reason = 'OVERFLOW',
+                               fail_reason = 'overflow: ' .. why, ovf_reason = why,
+                               ovf_from = from, abandoned_in = '', op = '', res = '',
+                               ovf_dl = ''})
+      untrack_adapter_call(call_id, call)
+      log_call('call_failed', call_id, {overflow_from = from, reason = why})
+      end_call_live(call_id)
+      send_command(call_id, 'overflow', {queue = from, reason = why,
+                                         announcement = qc.ovf_ann or '',
+                                         forward = qc.ovf_fwd or ''})
+      return nil
+    end
+    seen[target] = true
+    local next_why = overflow_reason(target, tc)
+    if next_why == nil then
+      local score = redis.call('HGET', call_key(call_id), 'score')
+      hset(call_key(call_id), {state = 'QUEUED', queue = target, ovf_from = from,
+                               ovf_reason = why, op = '', res = ''})
+      enqueue(target, call_id, score)
+      arm_max_wait(call_id, tc)
+      local position = position_of(target, call_id)
+      log_call('call_queued', call_id, {position = position,
+                                        ewt = estimated_wait_ms(target, position),
+                                        overflow_from = from, reason = why})
+      route_queue(target, 4)
+      return target
+    end
+    from, why = target, next_why
+  end
 end

@@ -42,7 +42,17 @@ end
 track_adapter_call(A.call_id, A.adapter)
 redis.call('HINCRBY', queue_key(A.queue), 'offered:' .. DAY, 1)
 log_call('call_offered', A.call_id)
+-- A queue closed by its opening hours or full (max waiting calls) overflows the call at once.
+local why = overflow_reason(A.queue, qc)
+if why then
+  local moved_to = overflow_call(A.call_id, A.queue, why)
+  local place = moved_to and position_of(moved_to, A.call_id) or 0
+  return finish({call = A.call_id, snap = hgetall(call_key(A.call_id)), position = place,
+                 ewt_ms = moved_to and estimated_wait_ms(moved_to, place) or 0,
+                 existing = false})
+end
 enqueue(A.queue, A.call_id, score)
+arm_max_wait(A.call_id, qc)
 local position = position_of(A.queue, A.call_id)
 log_call('call_queued', A.call_id, {position = position,
                                     ewt = estimated_wait_ms(A.queue, position)})

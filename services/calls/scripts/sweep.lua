@@ -4,11 +4,12 @@
 -- waiting calls are offered again where operators are free (tiers opening with time,
 -- de-escalation operators coming back). Telephony adapters whose command stream stayed closed
 -- past the adapter timeout are presumed dead: their waiting and reserved calls end FAILED.
+-- Calls waiting past their queue's max wait overflow.
 -- ARGV[1]: {limit, random, nonce}
--- Returns: {reservations, heartbeats, wrapups, routed, drops, adapters}
+-- Returns: {reservations, heartbeats, wrapups, routed, drops, adapters, overflows}
 local limit = num(A.limit, 100)
 local counts = {reservations = 0, heartbeats = 0, wrapups = 0, routed = 0, drops = 0,
-                adapters = 0}
+                adapters = 0, overflows = 0}
 
 for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', NOW, 'LIMIT', 0, limit)) do
   redis.call('ZREM', RESERVATIONS, call_id)
@@ -125,6 +126,28 @@ for _, adapter in ipairs(redis.call('ZRANGEBYSCORE', ADAPTERS, '-inf', NOW, 'LIM
   end
   redis.call('DEL', adapter_key(adapter, 'calls'))
   counts.adapters = counts.adapters + 1
+end
+-- Calls waiting past their queue's max wait overflow (moved to the overflow queue, or ended
+-- with an OverflowCommand). One offered to an operator right now is left to its offer: if
+-- the offer fails, the call goes back to the queue with its deadline and overflows then.
+for _, call_id in ipairs(redis.call('ZRANGEBYSCORE', OVERFLOWS, '-inf', NOW, 'LIMIT', 0, limit)) do
+  redis.call('ZREM', OVERFLOWS, call_id)
+  local call = hgetall(call_key(call_id))
+  if call.state == 'QUEUED' and (call.ovf_dl or '') ~= '' and num(call.ovf_dl, 0) <= NOW then
+    -- The queue's limit as it is now: removed, the call stays; made longer, it waits longer.
+    local wait = num(redis.call('HGET', queue_key(call.queue), 'ovf_wait_ms'), -1)
+    local deadline = num(call.t_enter, num(call.t_queue, NOW)) + wait
+    if wait < 0 then
+      hset(call_key(call_id), {ovf_dl = ''})
+    elseif deadline > NOW then
+      hset(call_key(call_id), {ovf_dl = deadline})
+      redis.call('ZADD', OVERFLOWS, exact(deadline), call_id)
+    else
+      dequeue(call.queue, call_id)
+      overflow_call(call_id, call.queue, 'max_wait_time')
+      counts.overflows = counts.overflows + 1
+    end
+  end
 end
 for _, queue in ipairs(redis.call('SMEMBERS', WAITING_QUEUES)) do
   counts.routed = counts.routed + route_queue(queue, 2)
