@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -34,7 +35,7 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
         adapter_(std::move(adapter)),
         stream_id_(common::NewId()),
         timeout_(adapter_timeout),
-        alive_interval_(std::max(absl::Seconds(1), adapter_timeout / 6)) {}
+        alive_interval_(std::max(absl::Milliseconds(100), adapter_timeout / 6)) {}
 
   void Start() {
     if (adapter_.empty()) {
@@ -49,8 +50,15 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
       Fail(common::ToGrpcStatus(opened.status()));
       return;
     }
-    common::LogInfo("telephony adapter connected", {{"adapter", adapter_}, {"stream", stream_id_}});
     absl::MutexLock lock(&mutex_);
+    generation_ = IntField(*opened, "generation");
+    common::LogInfo("telephony adapter connected",
+                    {{"adapter", adapter_}, {"stream", stream_id_}, {"generation", generation_}});
+    // A newer stream of the adapter opened while this one was opening.
+    if (replaced_by_ > generation_) {
+      FinishLocked(Replaced());
+      return;
+    }
     std::set<std::string> resent;
     auto list = opened->fields().find("commands");
     if (list != opened->fields().end()) {
@@ -67,7 +75,7 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
     }
     early_.clear();
     opened_ = true;
-    next_alive_ = absl::Now() + alive_interval_;
+    keeper_ = std::thread([this] { KeepAlive(); });
     if (!writing_) WriteNextLocked();
   }
 
@@ -76,10 +84,15 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
     if (Field(change.fields, "adapter") != adapter_) return;
     const std::string kind = Field(change.fields, "t");
     if (kind == "tel_stream" && Field(change.fields, "stream") != stream_id_) {
-      Fail(grpc::Status(grpc::StatusCode::ABORTED,
-                        absl::StrCat("STREAM_REPLACED: another WatchTelephonyCommands stream of "
-                                     "telephony adapter ",
-                                     adapter_, " opened")));
+      // Only a newer open replaces this stream: the change of an older one may reach a replica
+      // whose log tail lags after this stream opened.
+      const int64_t generation = IntField(change.fields, "generation");
+      absl::MutexLock lock(&mutex_);
+      if (!opened_) {
+        replaced_by_ = std::max(replaced_by_, generation);
+      } else if (generation > generation_) {
+        FinishLocked(Replaced());
+      }
       return;
     }
     if (kind != "tel_command") return;
@@ -93,28 +106,6 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
     }
     queue_.push_back(std::move(command));
     if (!writing_) WriteNextLocked();
-  }
-
-  // On the views' thread: keeps the adapter alive in Redis while the stream is open.
-  void OnTick() override {
-    {
-      absl::MutexLock lock(&mutex_);
-      if (!opened_ || finished_ || absl::Now() < next_alive_) return;
-      next_alive_ = absl::Now() + alive_interval_;
-    }
-    absl::StatusOr<google::protobuf::Struct> alive = Run("alive");
-    if (!alive.ok()) {
-      common::LogWarning("keeping a telephony adapter alive",
-                         {{"adapter", adapter_}, {"error", alive.status()}});
-      return;
-    }
-    auto current = alive->fields().find("current");
-    if (current != alive->fields().end() && !current->second.bool_value()) {
-      Fail(grpc::Status(grpc::StatusCode::ABORTED,
-                        absl::StrCat("STREAM_REPLACED: another WatchTelephonyCommands stream of "
-                                     "telephony adapter ",
-                                     adapter_, " opened")));
-    }
   }
 
   void End(const grpc::Status& status) override { Fail(status); }
@@ -137,6 +128,15 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
       absl::MutexLock lock(&mutex_);
       opened = opened_;
     }
+    // finished_ is set: the keeper ends after its Redis call. (Should gRPC run OnDone on the
+    // keeper's own thread, from its Fail, it touches nothing of the stream after that.)
+    if (keeper_.joinable()) {
+      if (keeper_.get_id() == std::this_thread::get_id()) {
+        keeper_.detach();
+      } else {
+        keeper_.join();
+      }
+    }
     if (opened) {
       // The adapter has the adapter timeout to reconnect (to any replica).
       absl::StatusOr<google::protobuf::Struct> closed = Run("close");
@@ -158,6 +158,36 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
         .Set("stream", stream_id_)
         .Set("timeout_ms", absl::ToInt64Milliseconds(timeout_));
     return router_->Run(Script::kTelephony, args);
+  }
+
+  grpc::Status Replaced() const {
+    return grpc::Status(grpc::StatusCode::ABORTED,
+                        absl::StrCat("STREAM_REPLACED: another WatchTelephonyCommands stream of "
+                                     "telephony adapter ",
+                                     adapter_, " opened"));
+  }
+
+  // Its own thread, while the stream is open: keeps the adapter alive in Redis every
+  // alive_interval_ (never on the views' thread, whose lock every live stream shares: a slow
+  // Redis must not hold them all up).
+  void KeepAlive() {
+    for (;;) {
+      {
+        absl::MutexLock lock(&mutex_);
+        if (mutex_.AwaitWithTimeout(absl::Condition(&finished_), alive_interval_)) return;
+      }
+      absl::StatusOr<google::protobuf::Struct> alive = Run("alive");
+      if (!alive.ok()) {
+        common::LogWarning("keeping a telephony adapter alive",
+                           {{"adapter", adapter_}, {"error", alive.status()}});
+        continue;
+      }
+      auto current = alive->fields().find("current");
+      if (current != alive->fields().end() && !current->second.bool_value()) {
+        Fail(Replaced());
+        return;
+      }
+    }
   }
 
   void Fail(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mutex_) {
@@ -202,7 +232,12 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
   bool opened_ ABSL_GUARDED_BY(mutex_) = false;
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
-  absl::Time next_alive_ ABSL_GUARDED_BY(mutex_) = absl::InfiniteFuture();
+  // This stream's generation (from its open), and the highest generation of another open seen
+  // before it (a newer stream replaced this one while it opened).
+  int64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t replaced_by_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Keeps the adapter alive while the stream is open (KeepAlive).
+  std::thread keeper_;
 };
 
 }  // namespace

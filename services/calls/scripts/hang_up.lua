@@ -68,7 +68,12 @@ if (call.hold_start or '') ~= '' then
   fields.hold_start = ''
 end
 if (call.next or '') ~= '' then
-  fail_waiting_call(call.next, string.lower(A.end_reason))
+  -- A warm transfer in progress ends with the call; when its consult bridge was ordered, the
+  -- two operators are still bridged on the media path whoever hung up: that leg goes too.
+  local consulting = fail_waiting_call(call.next, string.lower(A.end_reason))
+  if consulting then
+    send_command(call.next, 'hang_up', {reason = A.end_reason, consult_only = 1})
+  end
   fields.next = ''
 end
 hset(call_key(A.call), fields)

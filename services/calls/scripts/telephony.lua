@@ -1,9 +1,12 @@
 -- The telephony adapter's side of the command stream (WatchTelephonyCommands) and its
 -- acknowledgements (AcknowledgeTelephonyCommand).
---   open:  `stream` becomes the adapter's one stream (a replica serving an older stream of the
---          adapter ends it ABORTED when it sees the change "tel_stream"); the adapter counts as
---          alive until `timeout_ms` from now; answers every command not acknowledged yet, oldest
---          first, to be re-sent.
+--   open:  `stream` becomes the adapter's one stream with the next generation number (a replica
+--          serving a stream of the adapter with a lower generation ends it ABORTED when it sees
+--          the change "tel_stream"; a change of an older open, seen late, ends nothing); the
+--          adapter counts as alive until `timeout_ms` from now; answers the generation and every
+--          command not acknowledged yet, oldest first, to be re-sent. A bridge whose call no
+--          longer waits for it (the call ended or went to another operator while the adapter
+--          was away, e.g. presumed dead) is not re-sent: it is marked SUPERSEDED.
 --   alive: while `stream` is still the adapter's stream, moves that deadline on (the serving
 --          replica calls it a few times per timeout); answers {current = false} otherwise.
 --          Forgets a few of the adapter's calls that no longer wait.
@@ -16,26 +19,34 @@
 --          cannot undo what telephony did not do; they are kept on the command.
 -- ARGV[1]: {action (open|alive|close|ack), adapter, stream, timeout_ms, command, success,
 --           failure_reason, random, nonce, request_id, method, fingerprint}
--- Returns: open {commands = [{id, body}]}; alive {current}; close {}; ack {state}
+-- Returns: open {generation, commands = [{id, body}]}; alive {current}; close {}; ack {state}
 local stream_key = adapter_key(A.adapter, 'stream')
 local timeout_ms = num(A.timeout_ms, 60000)
 
 if A.action == 'open' then
+  local generation = redis.call('INCR', adapter_key(A.adapter, 'generation'))
+  redis.call('EXPIRE', adapter_key(A.adapter, 'generation'), COMMAND_TTL)
   redis.call('SET', stream_key, A.stream, 'EX', LIVE_TTL)
   redis.call('ZADD', ADAPTERS, exact(NOW + timeout_ms), A.adapter)
-  log_change('tel_stream', {adapter = A.adapter, stream = A.stream})
+  log_change('tel_stream', {adapter = A.adapter, stream = A.stream, generation = generation})
   local pending = adapter_key(A.adapter, 'cmds')
   redis.call('ZREMRANGEBYSCORE', pending, '-inf', exact(NOW_US - COMMAND_TTL * 1000000))
   local commands = {}
   for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do
     local body = hgetall(key('cmd', id))
-    if body.state == 'PENDING' then
+    local stale = false
+    if body.state == 'PENDING' and body.kind == 'bridge' then
+      local call = hgetall(call_key(body.call))
+      stale = not (call.state == 'RESERVED' and call.accepted == '1' and call.op == body.op)
+      if stale then hset(key('cmd', id), {state = 'SUPERSEDED', t_ack = NOW}) end
+    end
+    if body.state == 'PENDING' and not stale then
       commands[#commands + 1] = {id = id, body = body}
     else
       redis.call('ZREM', pending, id)
     end
   end
-  return finish({commands = commands})
+  return finish({generation = generation, commands = commands})
 end
 
 if A.action == 'alive' then
