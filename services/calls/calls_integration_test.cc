@@ -1780,6 +1780,100 @@ TEST_F(TelephonyTest, ASupervisorListeningInIsConnectedByTheAdapter) {
   EXPECT_EQ(monitor->monitor().mode(), v1::HELP_ACTION_WHISPER);
 }
 
+TEST_F(TelephonyTest, ACallerHangingUpDuringAConsultHangsUpTheConsultToo) {
+  TwoDesks desks = TwoOperators();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+  size_t commands = 0;
+  const v1::Call call = ConnectedCall(adapter, pbx, desks, commands);
+  auto started = Transfer(call, v1::TRANSFER_MODE_WARM, desks.second.name(), "", 1);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const v1::Call new_leg = started->new_call();
+  auto held = pbx.Next(commands++);
+  ASSERT_TRUE(held.has_value() && held->has_hold());
+  ASSERT_TRUE(Accept(new_leg, 0).ok());
+  auto consult = pbx.Next(commands++);
+  ASSERT_TRUE(consult.has_value() && consult->has_bridge() && consult->bridge().consult());
+  ASSERT_TRUE(Ack(adapter, consult->command_id(), true).ok());
+
+  // The caller hangs up (telephony reports it, so no hang-up of the call goes back): the two
+  // operators are still bridged in the consult, and that leg must go too.
+  v1::HangUpRequest hang_up;
+  hang_up.set_call(call.name());
+  hang_up.set_end_reason(v1::CALL_END_REASON_CUSTOMER_HUNG_UP);
+  hang_up.set_applied_by_telephony(true);
+  ASSERT_TRUE(Rpc(calls(0), &Stub::HangUp, hang_up).ok());
+  auto consult_hung_up = pbx.Next(commands++);
+  ASSERT_TRUE(consult_hung_up.has_value()) << "no command ended the consult";
+  ASSERT_TRUE(consult_hung_up->has_hang_up()) << consult_hung_up->DebugString();
+  EXPECT_TRUE(consult_hung_up->hang_up().consult_only());
+  EXPECT_EQ(consult_hung_up->call(), new_leg.name());
+  auto leg = GetCall(new_leg.name());
+  ASSERT_TRUE(leg.ok());
+  EXPECT_EQ(leg->state(), v1::CALL_STATE_FAILED);
+  EXPECT_EQ(WaitForPresence(desks.second,
+                            [](const auto& p) { return p.state() == v1::OPERATOR_STATE_AVAILABLE; })
+                .state(),
+            v1::OPERATOR_STATE_AVAILABLE);
+}
+
+TEST_F(TelephonyTest, ABridgeWhoseCallEndedMeanwhileIsNotResent) {
+  Desk desk = OneOperatorQueue();
+  const std::string adapter = NewAdapter();
+  auto first = std::make_unique<TelephonyAdapter>(calls(0), adapter);
+  const v1::Call gone = OfferFrom(adapter, desk.queue, 1);
+  ASSERT_TRUE(Accept(gone, 1).ok());
+  auto stale = first->Next(0);
+  ASSERT_TRUE(stale.has_value() && stale->has_bridge());
+  // The adapter goes away without acknowledging the bridge, and the caller hangs up.
+  first->Close();
+  v1::HangUpRequest hang_up;
+  hang_up.set_call(gone.name());
+  hang_up.set_end_reason(v1::CALL_END_REASON_CUSTOMER_HUNG_UP);
+  hang_up.set_applied_by_telephony(true);
+  ASSERT_TRUE(Rpc(calls(1), &Stub::HangUp, hang_up).ok());
+
+  // Reconnected: the bridge of the ended call is not sent again; the next command is the
+  // bridge of the next call.
+  TelephonyAdapter second(calls(1), adapter);
+  const v1::Call next = OfferFrom(adapter, desk.queue, 0);
+  ASSERT_EQ(next.operator_(), desk.op.name());
+  ASSERT_TRUE(Accept(next, 0).ok());
+  auto command = second.Next(0);
+  ASSERT_TRUE(command.has_value());
+  EXPECT_NE(command->command_id(), stale->command_id()) << "the stale bridge came again";
+  EXPECT_EQ(command->call(), next.name());
+}
+
+TEST_F(TelephonyTest, OnlyANewerOpenReplacesAStream) {
+  Desk desk = OneOperatorQueue();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(0), adapter);
+  const v1::Call warm_up = OfferFrom(adapter, desk.queue, 0);
+  ASSERT_TRUE(Accept(warm_up, 0).ok());
+  ASSERT_TRUE(pbx.Next(0).has_value());  // the stream is open
+  // The change of an older open of the adapter, as a replica whose log tail lags behind would
+  // see it after this stream opened: it replaces nothing.
+  auto redis = common::RedisClient::Create(TestServers::Get().Redis());
+  ASSERT_TRUE(redis.ok());
+  auto open_change = [&](int generation) {
+    return (*redis)->Command({"XADD", absl::StrCat("cc:{", *site_, "}:calls:log"), "*", "c",
+                              absl::StrCat(R"({"c":[{"t":"tel_stream","adapter":")", adapter,
+                                           R"(","stream":"an-older-stream","generation":)",
+                                           generation, R"(,"at":1}],"s":{}})")});
+  };
+  ASSERT_TRUE(open_change(0).ok());
+  EXPECT_FALSE(pbx.Ended(absl::Seconds(1)).has_value()) << "an older open ended the stream";
+  ASSERT_TRUE(HangUp(warm_up, 1).ok());
+  auto after = pbx.Next(1);  // still served: the hang-up of the call that was not applied
+  ASSERT_TRUE(after.has_value() && after->has_hang_up()) << "the stream stopped serving";
+  // A newer one does.
+  ASSERT_TRUE(open_change(1000000).ok());
+  auto ended = pbx.Ended();
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->error_code(), grpc::StatusCode::ABORTED) << ended->error_message();
+}
+
 TEST_F(TelephonyTest, BadInputNamesTheFieldAndWrongStateIsAPrecondition) {
   TwoDesks desks = TwoOperators();
   const std::string adapter = NewAdapter();
