@@ -25,6 +25,9 @@ const google::protobuf::Struct& StructField(const google::protobuf::Struct& obje
   return it == object.fields().end() ? *kEmpty : it->second.struct_value();
 }
 
+// Commands a stream holds for an adapter that does not read them before it ends the stream.
+constexpr size_t kMaxQueued = 10000;
+
 class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::TelephonyCommand>,
                                      public LiveSubscriber {
  public:
@@ -102,6 +105,14 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
     if (finished_) return;
     if (!opened_) {
       early_.push_back(std::move(command));
+      return;
+    }
+    // An adapter that stops reading must not make the replica hold its commands without bound:
+    // they stay in Redis and come again when it reconnects.
+    if (queue_.size() >= kMaxQueued) {
+      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                absl::StrCat("telephony adapter ", adapter_, " has ", kMaxQueued,
+                                             " commands unread; reconnect to get them again")));
       return;
     }
     queue_.push_back(std::move(command));

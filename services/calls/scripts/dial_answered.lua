@@ -31,6 +31,8 @@ hset(call_key(A.call), {state = 'QUEUED', t_queue = NOW, score = score,
                         drop_dl = NOW + num(A.drop_ms, 2000)})
 enqueue(call.queue, A.call, score)
 redis.call('ZADD', DIAL_DROPS, exact(NOW + num(A.drop_ms, 2000)), A.call)
+-- Waiting for an operator like an inbound call: failed with the rest if its adapter dies.
+track_adapter_call(A.call, hgetall(call_key(A.call)).adapter)
 log_call('call_queued', A.call, {position = position_of(call.queue, A.call), ewt = 0})
 route_queue(call.queue, 4)
 return finish({call = A.call, snap = hgetall(call_key(A.call))})

@@ -439,6 +439,8 @@ local function send_command(call_id, kind, fields)
   local pending = adapter_key(adapter, 'cmds')
   redis.call('ZADD', pending, exact(NOW_US + commands_sent), id)
   redis.call('ZREMRANGEBYSCORE', pending, '-inf', exact(NOW_US - COMMAND_TTL * 1000000))
+  -- Its commands live COMMAND_TTL at most, so the set of a silent adapter goes after that.
+  redis.call('EXPIRE', pending, COMMAND_TTL)
   log_change('tel_command', {adapter = adapter, cmd = id, body = fields})
   return id
 end
@@ -458,7 +460,11 @@ end
 
 -- The adapter's calls that may still be waiting: failed when the adapter is presumed dead.
 local function track_adapter_call(call_id, adapter)
-  if (adapter or '') ~= '' then redis.call('SADD', adapter_key(adapter, 'calls'), call_id) end
+  if (adapter or '') ~= '' then
+    redis.call('SADD', adapter_key(adapter, 'calls'), call_id)
+    -- Trimmed by the stream's keep-alive; an adapter that never watches leaves it to expire.
+    redis.call('EXPIRE', adapter_key(adapter, 'calls'), LIVE_TTL)
+  end
 end
 local function untrack_adapter_call(call_id, call)
   if (call.adapter or '') ~= '' then
