@@ -1942,6 +1942,43 @@ TEST_F(TelephonyTest, BadInputNamesTheFieldAndWrongStateIsAPrecondition) {
   EXPECT_EQ(pbx.Count(), commands + 2);
 }
 
+// Replicas are killed here: a suite (and cluster) of its own.
+class TelephonyReplicaDeathTest : public TelephonyTest {
+ protected:
+  static void SetUpTestSuite() { StartCluster({}); }
+};
+
+TEST_F(TelephonyReplicaDeathTest, CommandsOutliveTheReplicaServingTheStream) {
+  Desk desk = OneOperatorQueue();
+  const std::string adapter = NewAdapter();
+  auto first = std::make_unique<TelephonyAdapter>(calls(0), adapter);
+  const v1::Call offered = OfferFrom(adapter, desk.queue, 1);
+  ASSERT_TRUE(Accept(offered, 1).ok());
+  auto bridge = first->Next(0);
+  ASSERT_TRUE(bridge.has_value() && bridge->has_bridge());
+
+  // The replica serving the stream dies (SIGKILL: no goodbye, no "close").
+  cluster_->Kill(0);
+  auto ended = first->Ended();
+  ASSERT_TRUE(ended.has_value()) << "the stream outlived its replica";
+  EXPECT_NE(ended->error_code(), grpc::StatusCode::OK);
+  // Meanwhile the desktop puts the caller on hold through the surviving replica.
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), true, "", 1).ok());
+  ASSERT_TRUE(Connect(offered, 1).ok());
+  v1::HoldCallRequest hold;
+  hold.set_call(offered.name());
+  ASSERT_TRUE(Rpc(calls(1), &Stub::HoldCall, hold).ok());
+
+  // The adapter reconnects to the survivor: the hold issued while it had no stream comes (the
+  // acknowledged bridge does not).
+  TelephonyAdapter second(calls(1), adapter);
+  auto next = second.Next(0);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_TRUE(next->has_hold()) << next->DebugString();
+  EXPECT_NE(next->command_id(), bridge->command_id());
+  ASSERT_TRUE(cluster_->Restart(0).ok());
+}
+
 // The adapter timeout, short: a suite (and cluster) of its own.
 class AdapterTimeoutTest : public TelephonyTest {
  protected:
