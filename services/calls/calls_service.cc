@@ -107,6 +107,62 @@ grpc::Status CallsGrpcService::SetPresence(grpc::ServerContext*,
   return Reply(std::move(result), response, "SetPresence");
 }
 
+namespace {
+
+// A callback unary call answered at once with what the sync form computed.
+grpc::ServerUnaryReactor* AnsweredInline(grpc::CallbackServerContext* context,
+                                         const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+// The sync form of a method, called from its callback form (none uses its context).
+grpc::ServerContext* const kNoSyncContext = nullptr;
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CallsGrpcService::Heartbeat(grpc::CallbackServerContext* context,
+                                                      const v1::HeartbeatRequest* request,
+                                                      v1::HeartbeatResponse* response) {
+  return AnsweredInline(context, Heartbeat(kNoSyncContext, request, response));
+}
+grpc::ServerUnaryReactor* CallsGrpcService::AcceptReservation(
+    grpc::CallbackServerContext* context, const v1::AcceptReservationRequest* request,
+    v1::Call* response) {
+  return AnsweredInline(context, AcceptReservation(kNoSyncContext, request, response));
+}
+grpc::ServerUnaryReactor* CallsGrpcService::RejectReservation(
+    grpc::CallbackServerContext* context, const v1::RejectReservationRequest* request,
+    v1::OperatorPresence* response) {
+  return AnsweredInline(context, RejectReservation(kNoSyncContext, request, response));
+}
+grpc::ServerUnaryReactor* CallsGrpcService::ConnectCall(grpc::CallbackServerContext* context,
+                                                        const v1::ConnectCallRequest* request,
+                                                        v1::Call* response) {
+  return AnsweredInline(context, ConnectCall(kNoSyncContext, request, response));
+}
+grpc::ServerUnaryReactor* CallsGrpcService::HoldCall(grpc::CallbackServerContext* context,
+                                                     const v1::HoldCallRequest* request,
+                                                     v1::Call* response) {
+  return AnsweredInline(context, HoldCall(kNoSyncContext, request, response));
+}
+grpc::ServerUnaryReactor* CallsGrpcService::ResumeCall(grpc::CallbackServerContext* context,
+                                                       const v1::ResumeCallRequest* request,
+                                                       v1::Call* response) {
+  return AnsweredInline(context, ResumeCall(kNoSyncContext, request, response));
+}
+grpc::ServerUnaryReactor* CallsGrpcService::HangUp(grpc::CallbackServerContext* context,
+                                                   const v1::HangUpRequest* request,
+                                                   v1::Call* response) {
+  return AnsweredInline(context, HangUp(kNoSyncContext, request, response));
+}
+grpc::ServerUnaryReactor* CallsGrpcService::CompleteWrapUp(grpc::CallbackServerContext* context,
+                                                           const v1::CompleteWrapUpRequest* request,
+                                                           v1::Call* response) {
+  return AnsweredInline(context, CompleteWrapUp(kNoSyncContext, request, response));
+}
+
 grpc::Status CallsGrpcService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
                                          v1::HeartbeatResponse* response) {
   absl::StatusOr<v1::HeartbeatResponse> result = [&]() -> absl::StatusOr<v1::HeartbeatResponse> {

@@ -25,11 +25,24 @@ struct CallsServiceOptions {
 // Resolves a queue given by dialled number (telephony's OfferCall without a queue).
 using DialledNumberResolver = std::function<absl::StatusOr<std::string>(const std::string& e164)>;
 
+// The streams run on the callback API, and so do the unary methods of the call and presence
+// flow that only run one script (heartbeats, accept, reject, connect, hold, resume, hang up,
+// wrap-up): they answer inline on gRPC's own threads, a Redis round trip being shorter than
+// the sync API's hand-off of each call between its polling and worker threads. The rest
+// (OfferCall asks the customers service, reads of PostgreSQL) stay on the sync API.
 using CallsServiceBase = v1::CallsService::WithCallbackMethod_WatchOperatorEvents<
     v1::CallsService::WithCallbackMethod_WatchOperators<
         v1::CallsService::WithCallbackMethod_WatchQueues<
             v1::CallsService::WithCallbackMethod_WatchTelephonyCommands<
-                v1::CallsService::Service>>>>;
+                v1::CallsService::WithCallbackMethod_Heartbeat<
+                    v1::CallsService::WithCallbackMethod_AcceptReservation<
+                        v1::CallsService::WithCallbackMethod_RejectReservation<
+                            v1::CallsService::WithCallbackMethod_ConnectCall<
+                                v1::CallsService::WithCallbackMethod_HoldCall<
+                                    v1::CallsService::WithCallbackMethod_ResumeCall<
+                                        v1::CallsService::WithCallbackMethod_HangUp<
+                                            v1::CallsService::WithCallbackMethod_CompleteWrapUp<
+                                                v1::CallsService::Service>>>>>>>>>>>>;
 
 class CallsGrpcService final : public CallsServiceBase {
  public:
@@ -41,6 +54,25 @@ class CallsGrpcService final : public CallsServiceBase {
                            v1::OperatorPresence*) override;
   grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest*,
                          v1::HeartbeatResponse*) override;
+  // The inline callback forms of the script-only methods (see CallsServiceBase).
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext*, const v1::HeartbeatRequest*,
+                                      v1::HeartbeatResponse*) override;
+  grpc::ServerUnaryReactor* AcceptReservation(grpc::CallbackServerContext*,
+                                              const v1::AcceptReservationRequest*,
+                                              v1::Call*) override;
+  grpc::ServerUnaryReactor* RejectReservation(grpc::CallbackServerContext*,
+                                              const v1::RejectReservationRequest*,
+                                              v1::OperatorPresence*) override;
+  grpc::ServerUnaryReactor* ConnectCall(grpc::CallbackServerContext*, const v1::ConnectCallRequest*,
+                                        v1::Call*) override;
+  grpc::ServerUnaryReactor* HoldCall(grpc::CallbackServerContext*, const v1::HoldCallRequest*,
+                                     v1::Call*) override;
+  grpc::ServerUnaryReactor* ResumeCall(grpc::CallbackServerContext*, const v1::ResumeCallRequest*,
+                                       v1::Call*) override;
+  grpc::ServerUnaryReactor* HangUp(grpc::CallbackServerContext*, const v1::HangUpRequest*,
+                                   v1::Call*) override;
+  grpc::ServerUnaryReactor* CompleteWrapUp(grpc::CallbackServerContext*,
+                                           const v1::CompleteWrapUpRequest*, v1::Call*) override;
   grpc::Status GetOperatorPresence(grpc::ServerContext*, const v1::GetOperatorPresenceRequest*,
                                    v1::OperatorPresence*) override;
   grpc::Status ListOperatorPresences(grpc::ServerContext*, const v1::ListOperatorPresencesRequest*,
