@@ -140,6 +140,10 @@ TEST(SimE2eTest, ASimulatedHourBalancesAcrossSimulatorRecordsAndAnalytics) {
   EXPECT_EQ(Number(report, "offer_errors"), 0);
   EXPECT_EQ(Number(report, "wrap_ups"),
             Number(report, "answered") + Number(report, "outbound_answered"));
+  // The simulator is the telephony adapter too: every answered call was bridged by a command
+  // on its WatchTelephonyCommands stream (served by either replica), exactly once per call.
+  EXPECT_EQ(Number(report, "bridges"), Number(report, "answered"));
+  EXPECT_GE(Number(report, "telephony_commands"), Number(report, "bridges"));
 
   // Queue by queue: the calls service's records and analytics' figures say the same (events
   // reach PostgreSQL and analytics through the relay and the stream: give them a moment).

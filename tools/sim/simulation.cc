@@ -131,6 +131,9 @@ class Simulation {
   void Evaluate(const std::string& call, const std::string& op, const std::string& team,
                 uint64_t seed);
   void RunOutbound();
+  // Plays the telephony adapter's command side: watches its commands, acknowledges each as
+  // carried out, reconnects when the stream ends (a replica went away).
+  void RunTelephonyAdapter();
   void PrintProgress();
   std::shared_ptr<SimCall> FindCall(const std::string& telephony_id);
   void Finish(const std::shared_ptr<SimCall>& call);
@@ -162,6 +165,10 @@ class Simulation {
 
   absl::Mutex outbound_mutex_;
   std::unique_ptr<grpc::ClientContext> dial_stream_ ABSL_GUARDED_BY(outbound_mutex_);
+
+  absl::Mutex adapter_mutex_;
+  std::unique_ptr<grpc::ClientContext> adapter_stream_ ABSL_GUARDED_BY(adapter_mutex_);
+  bool adapter_stopping_ ABSL_GUARDED_BY(adapter_mutex_) = false;
   std::vector<std::string> outbound_dispositions_;
 
   absl::Mutex mutex_;
@@ -1127,6 +1134,7 @@ absl::StatusOr<SimReport> Simulation::Run() {
     }
   });
   std::thread outbound([this] { RunOutbound(); });
+  std::thread adapter([this] { RunTelephonyAdapter(); });
 
   ArrivalLoop();
 
@@ -1206,6 +1214,12 @@ absl::StatusOr<SimReport> Simulation::Run() {
   heartbeats.join();
   progress.join();
   telephony_->Stop();
+  {
+    absl::MutexLock lock(&adapter_mutex_);
+    adapter_stopping_ = true;
+    if (adapter_stream_) adapter_stream_->TryCancel();
+  }
+  adapter.join();
 
   absl::MutexLock lock(&mutex_);
   report_.post_call_survey = centre_.post_call_survey;
@@ -1216,6 +1230,50 @@ absl::StatusOr<SimReport> Simulation::Run() {
 }
 
 }  // namespace
+
+void Simulation::RunTelephonyAdapter() {
+  absl::flat_hash_set<std::string> seen;
+  for (;;) {
+    grpc::ClientContext* context;
+    {
+      absl::MutexLock lock(&adapter_mutex_);
+      if (adapter_stopping_) return;
+      adapter_stream_ = std::make_unique<grpc::ClientContext>();
+      context = adapter_stream_.get();
+    }
+    calls::WatchTelephonyCommandsRequest watch;
+    watch.set_telephony_adapter(options_.adapter);
+    auto reader = calls_->WatchTelephonyCommands(context, watch);
+    calls::TelephonyCommand command;
+    while (reader->Read(&command)) {
+      // Delivered at least once: a reconnect may bring a command again.
+      const bool first = seen.insert(command.command_id()).second;
+      calls::AcknowledgeTelephonyCommandRequest ack;
+      ack.set_telephony_adapter(options_.adapter);
+      ack.set_command_id(command.command_id());
+      ack.set_success(true);
+      ack.set_request_id(absl::StrCat("sim-ack-", command.command_id()));
+      if (auto acked = common::UnaryCall(*calls_, &CallsStub::AcknowledgeTelephonyCommand, ack);
+          !acked.ok()) {
+        CountError("AcknowledgeTelephonyCommand", acked.status());
+      }
+      if (first) {
+        absl::MutexLock lock(&mutex_);
+        ++report_.telephony_commands;
+        if (command.has_bridge() && !command.bridge().consult()) ++report_.bridges;
+      }
+    }
+    const grpc::Status status = reader->Finish();
+    {
+      absl::MutexLock lock(&adapter_mutex_);
+      if (adapter_stopping_) return;
+    }
+    common::LogWarning(
+        "simulator: the telephony command stream ended; reconnecting",
+        {{"code", static_cast<int>(status.error_code())}, {"message", status.error_message()}});
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
 
 double SimReport::ServiceLevel() const {
   int64_t within = 0;
@@ -1237,14 +1295,15 @@ std::string SimReport::ToText() const {
       "sim: operators: %d offers rejected, %d missed, %d wrap-ups, %d knowledge searches, "
       "%d precedents linked, %d help requests (%d answered), %d breaks\n"
       "sim: customers: %d post-call surveys offered, %d answered; supervisors: %d evaluations\n"
-      "sim: outbound: %d reminders dialled, %d answered; unexpected errors: %d; calls unfinished "
-      "at exit: %d\n",
+      "sim: outbound: %d reminders dialled, %d answered; telephony: %d commands acknowledged (%d "
+      "bridges); unexpected errors: %d; calls unfinished at exit: %d\n",
       absl::FormatDuration(absl::Trunc(real_time, absl::Milliseconds(100))),
       absl::FormatDuration(absl::Trunc(simulated_time, absl::Seconds(1))), offered, answered,
       abandoned, overflowed, offer_errors, 100 * ServiceLevel(),
       absl::ToDoubleSeconds(AverageSpeedOfAnswer()), rejected, missed, wrap_ups, knowledge_searches,
       precedents_linked, help_requests, help_answered, breaks, surveys_offered, surveys_answered,
-      evaluations, outbound_dials, outbound_answered, errors, unfinished);
+      evaluations, outbound_dials, outbound_answered, telephony_commands, bridges, errors,
+      unfinished);
   for (const auto& [name, counts] : queues) {
     absl::StrAppendFormat(&text, "sim:   %s: offered %d, answered %d, abandoned %d\n", name,
                           counts.offered, counts.answered, counts.abandoned);
@@ -1268,16 +1327,16 @@ std::string SimReport::ToJson() const {
       "\"abandoned\":%d,\"overflowed\":%d,\"offer_errors\":%d,\"rejected\":%d,\"missed\":%d,"
       "\"wrap_ups\":%d,\"knowledge_searches\":%d,\"precedents_linked\":%d,\"help_requests\":%d,"
       "\"help_answered\":%d,\"surveys_offered\":%d,\"surveys_answered\":%d,\"evaluations\":%d,"
-      "\"breaks\":%d,\"outbound_dials\":%d,\"outbound_answered\":%d,\"errors\":%d,"
-      "\"unfinished\":%d,"
+      "\"breaks\":%d,\"outbound_dials\":%d,\"outbound_answered\":%d,"
+      "\"telephony_commands\":%d,\"bridges\":%d,\"errors\":%d,\"unfinished\":%d,"
       "\"service_level\":%.6f,\"asa_seconds\":%.6f,\"post_call_survey\":\"%s\","
       "\"scorecard\":\"%s\",\"queues\":{%s}}",
       absl::ToDoubleSeconds(real_time), absl::ToDoubleSeconds(simulated_time), offered, answered,
       abandoned, overflowed, offer_errors, rejected, missed, wrap_ups, knowledge_searches,
       precedents_linked, help_requests, help_answered, surveys_offered, surveys_answered,
-      evaluations, breaks, outbound_dials, outbound_answered, errors, unfinished, ServiceLevel(),
-      absl::ToDoubleSeconds(AverageSpeedOfAnswer()), post_call_survey, scorecard,
-      absl::StrJoin(queue_entries, ","));
+      evaluations, breaks, outbound_dials, outbound_answered, telephony_commands, bridges, errors,
+      unfinished, ServiceLevel(), absl::ToDoubleSeconds(AverageSpeedOfAnswer()), post_call_survey,
+      scorecard, absl::StrJoin(queue_entries, ","));
 }
 
 absl::StatusOr<SimReport> RunSimulation(const SimOptions& options, const SuiteChannels& channels,

@@ -109,6 +109,10 @@ struct SimReport {
   int64_t breaks = 0;
   int64_t outbound_dials = 0;
   int64_t outbound_answered = 0;
+  // The telephony adapter's side: distinct commands received on WatchTelephonyCommands (each
+  // acknowledged as carried out), of which bridges of an operator to a caller.
+  int64_t telephony_commands = 0;
+  int64_t bridges = 0;
   int64_t errors = 0;      // unexpected RPC failures (logged)
   int64_t unfinished = 0;  // calls neither abandoned nor wrapped up when the run ended (logged)
   std::map<std::string, QueueCounts> queues;  // by queue name
