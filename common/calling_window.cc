@@ -8,8 +8,18 @@
 namespace contactcentre::common {
 namespace {
 
-common::v1::DayOfWeek DayOf(absl::CivilDay day) {
-  switch (absl::GetWeekday(day)) {
+common::v1::DayOfWeek DayOf(absl::CivilDay day) { return DayOfWeekOf(absl::GetWeekday(day)); }
+
+bool IsClosedDate(const common::v1::WeeklySchedule& window, absl::CivilDay day) {
+  const std::string date = absl::FormatCivilTime(day);
+  return std::find(window.closed_dates().begin(), window.closed_dates().end(), date) !=
+         window.closed_dates().end();
+}
+
+}  // namespace
+
+common::v1::DayOfWeek DayOfWeekOf(absl::Weekday weekday) {
+  switch (weekday) {
     case absl::Weekday::monday:
       return common::v1::DAY_OF_WEEK_MONDAY;
     case absl::Weekday::tuesday:
@@ -27,14 +37,6 @@ common::v1::DayOfWeek DayOf(absl::CivilDay day) {
   }
   return common::v1::DAY_OF_WEEK_UNSPECIFIED;
 }
-
-bool IsClosedDate(const common::v1::WeeklySchedule& window, absl::CivilDay day) {
-  const std::string date = absl::FormatCivilTime(day);
-  return std::find(window.closed_dates().begin(), window.closed_dates().end(), date) !=
-         window.closed_dates().end();
-}
-
-}  // namespace
 
 common::v1::WeeklySchedule DefaultCallingWindow() {
   common::v1::WeeklySchedule window;

@@ -5,10 +5,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "contactcentre/common/v1/common.pb.h"
 
 namespace contactcentre::common {
+
+// The contract's day of the week (weekly schedules: calling windows, opening hours).
+common::v1::DayOfWeek DayOfWeekOf(absl::Weekday weekday);
 
 // Every day 09:00-21:00, the window that applies when a customer has none.
 common::v1::WeeklySchedule DefaultCallingWindow();

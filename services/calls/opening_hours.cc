@@ -7,31 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
+#include "common/calling_window.h"
 
 namespace contactcentre::calls {
-namespace {
-
-int DayOfWeekOf(absl::CivilDay day) {
-  switch (absl::GetWeekday(day)) {
-    case absl::Weekday::monday:
-      return common::v1::DAY_OF_WEEK_MONDAY;
-    case absl::Weekday::tuesday:
-      return common::v1::DAY_OF_WEEK_TUESDAY;
-    case absl::Weekday::wednesday:
-      return common::v1::DAY_OF_WEEK_WEDNESDAY;
-    case absl::Weekday::thursday:
-      return common::v1::DAY_OF_WEEK_THURSDAY;
-    case absl::Weekday::friday:
-      return common::v1::DAY_OF_WEEK_FRIDAY;
-    case absl::Weekday::saturday:
-      return common::v1::DAY_OF_WEEK_SATURDAY;
-    case absl::Weekday::sunday:
-      return common::v1::DAY_OF_WEEK_SUNDAY;
-  }
-  return 0;
-}
-
-}  // namespace
 
 absl::StatusOr<OpenIntervals> ComputeOpenIntervals(const common::v1::WeeklySchedule& schedule,
                                                    absl::Time from, absl::Time to) {
@@ -48,7 +26,7 @@ absl::StatusOr<OpenIntervals> ComputeOpenIntervals(const common::v1::WeeklySched
   const absl::CivilDay last = absl::ToCivilDay(to, zone) + 1;
   for (absl::CivilDay day = first; day <= last; ++day) {
     if (closed.count(absl::FormatCivilTime(day)) > 0) continue;
-    const int weekday = DayOfWeekOf(day);
+    const int weekday = common::DayOfWeekOf(absl::GetWeekday(day));
     const absl::CivilMinute midnight(day);
     for (const common::v1::DailyWindow& window : schedule.windows()) {
       if (window.day() != weekday || window.end_minute() <= window.start_minute()) continue;

@@ -2,30 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/calling_window.h"
 #include "common/status.h"
 
 namespace contactcentre::knowledge {
 namespace {
-
-common::v1::DayOfWeek DayOf(absl::Weekday weekday) {
-  switch (weekday) {
-    case absl::Weekday::monday:
-      return common::v1::DAY_OF_WEEK_MONDAY;
-    case absl::Weekday::tuesday:
-      return common::v1::DAY_OF_WEEK_TUESDAY;
-    case absl::Weekday::wednesday:
-      return common::v1::DAY_OF_WEEK_WEDNESDAY;
-    case absl::Weekday::thursday:
-      return common::v1::DAY_OF_WEEK_THURSDAY;
-    case absl::Weekday::friday:
-      return common::v1::DAY_OF_WEEK_FRIDAY;
-    case absl::Weekday::saturday:
-      return common::v1::DAY_OF_WEEK_SATURDAY;
-    case absl::Weekday::sunday:
-      return common::v1::DAY_OF_WEEK_SUNDAY;
-  }
-  return common::v1::DAY_OF_WEEK_UNSPECIFIED;
-}
 
 bool ParseDate(absl::string_view text, absl::CivilDay* day) {
   // ParseCivilTime accepts normalisable dates such as 2026-02-30; a date must round-trip.
@@ -79,7 +60,7 @@ v1::OpenStatus OpenStatusAt(const common::v1::WeeklySchedule& schedule, absl::Ti
   for (const std::string& closed : schedule.closed_dates()) {
     if (closed == date) return v1::OPEN_STATUS_CLOSED;
   }
-  const common::v1::DayOfWeek day = DayOf(absl::GetWeekday(local));
+  const common::v1::DayOfWeek day = common::DayOfWeekOf(absl::GetWeekday(local));
   const int minute = local.hour() * 60 + local.minute();
   for (const common::v1::DailyWindow& window : schedule.windows()) {
     if (window.day() == day && window.start_minute() <= minute && minute < window.end_minute()) {
