@@ -1246,7 +1246,9 @@ void Simulation::RunTelephonyAdapter() {
     auto reader = calls_->WatchTelephonyCommands(context, watch);
     calls::TelephonyCommand command;
     while (reader->Read(&command)) {
-      // Delivered at least once: a reconnect may bring a command again.
+      // Delivered at least once: a reconnect may bring a command again (re-sent ones are the
+      // recent ones, so a long run forgets the oldest ids rather than keep them all).
+      if (seen.size() >= 100000) seen.clear();
       const bool first = seen.insert(command.command_id()).second;
       calls::AcknowledgeTelephonyCommandRequest ack;
       ack.set_telephony_adapter(options_.adapter);
