@@ -2117,6 +2117,23 @@ TEST_F(OverflowTest, AClosedQueueMovesTheCallToItsOverflowQueueKeepingItsPriorit
   EXPECT_EQ(pbx.Count(), 0u);
 }
 
+TEST_F(OverflowTest, ACommandIssuedAsTheStreamOpensComesOnce) {
+  // The race CI once hit: a command issued while a stream is opening is both in the pending set
+  // its open re-sends and in the change log its replica's tail shows after the open.
+  const v1::Queue closed = *scenario().CreateQueue(
+      "Closed at night", [&](v1::Queue& q) { *q.mutable_opening_hours() = Schedule(true); });
+  for (int round = 0; round < 20; ++round) {
+    const std::string adapter = NewAdapter();
+    TelephonyAdapter pbx(calls(round % 2), adapter);  // opens on its own thread
+    const v1::OfferCallResponse refused = OfferAt(adapter, closed, -1, (round + 1) % 2);
+    ASSERT_EQ(refused.call().end_reason(), v1::CALL_END_REASON_OVERFLOW);
+    auto command = pbx.Next(0);
+    ASSERT_TRUE(command.has_value() && command->has_overflow()) << "round " << round;
+    absl::SleepFor(absl::Milliseconds(100));
+    EXPECT_EQ(pbx.Count(), 1u) << "round " << round << ": the command came twice";
+  }
+}
+
 TEST_F(OverflowTest, AClosedQueueWithoutTargetEndsTheCallAndTellsTheAdapter) {
   const v1::Queue closed = *scenario().CreateQueue("Closed line", [&](v1::Queue& q) {
     *q.mutable_opening_hours() = Schedule(true);

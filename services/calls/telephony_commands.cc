@@ -27,6 +27,8 @@ const google::protobuf::Struct& StructField(const google::protobuf::Struct& obje
 
 // Commands a stream holds for an adapter that does not read them before it ends the stream.
 constexpr size_t kMaxQueued = 10000;
+// How long a stream waits to see its own open in the change log before it stops relying on it.
+constexpr absl::Duration kOwnOpenWait = absl::Seconds(5);
 
 class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::TelephonyCommand>,
                                      public LiveSubscriber {
@@ -45,7 +47,10 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
       Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "telephony_adapter: required"));
       return;
     }
-    // Subscribed before the pending commands are read, so that none issued meanwhile is missed.
+    // Subscribed before the open, so that no command issued after it is missed. The open reads
+    // the pending commands and logs this stream's own change in one script: in the log, the
+    // commands before that change are the re-sent ones (or acknowledged), those after it new, so
+    // none is sent twice however far the replica's log tail lags (OnChange).
     subscribed_ = true;
     views_->Subscribe(this);
     absl::StatusOr<google::protobuf::Struct> opened = Run("open");
@@ -62,22 +67,19 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
       FinishLocked(Replaced());
       return;
     }
-    std::set<std::string> resent;
     auto list = opened->fields().find("commands");
     if (list != opened->fields().end()) {
       for (const google::protobuf::Value& item : list->second.list_value().values()) {
         const std::string id = Field(item.struct_value(), "id");
-        resent.insert(id);
+        resent_.insert(id);
         queue_.push_back(
             TelephonyCommandFromSnapshot(id, StructField(item.struct_value(), "body")));
       }
     }
-    // Commands announced while the pending ones were read: those not among them follow.
-    for (v1::TelephonyCommand& command : early_) {
-      if (resent.count(command.command_id()) == 0) queue_.push_back(std::move(command));
-    }
-    early_.clear();
+    for (v1::TelephonyCommand& command : fresh_) queue_.push_back(std::move(command));
+    fresh_.clear();
     opened_ = true;
+    opened_at_ = absl::Now();
     keeper_ = std::thread([this] { KeepAlive(); });
     if (!writing_) WriteNextLocked();
   }
@@ -98,13 +100,28 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
       }
       return;
     }
+    if (kind == "tel_stream") {
+      // This stream's own open, in log order: every command before it was in the pending set
+      // the open read (re-sent) or acknowledged already; every one after it is new.
+      absl::MutexLock lock(&mutex_);
+      seen_own_open_ = true;
+      early_.clear();
+      return;
+    }
     if (kind != "tel_command") return;
     v1::TelephonyCommand command = TelephonyCommandFromSnapshot(Field(change.fields, "cmd"),
                                                                 StructField(change.fields, "body"));
     absl::MutexLock lock(&mutex_);
     if (finished_) return;
+    if (!seen_own_open_) {
+      // Before the open in the log (the tail may lag behind it): held only in case the open's
+      // own change never shows (KeepAlive's fallback).
+      if (early_.size() < kMaxQueued) early_.push_back(std::move(command));
+      return;
+    }
     if (!opened_) {
-      early_.push_back(std::move(command));
+      // After the open in the log, before its re-sent commands are queued: they go first.
+      fresh_.push_back(std::move(command));
       return;
     }
     // An adapter that stops reading must not make the replica hold its commands without bound:
@@ -185,7 +202,24 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
     for (;;) {
       {
         absl::MutexLock lock(&mutex_);
-        if (mutex_.AwaitWithTimeout(absl::Condition(&finished_), alive_interval_)) return;
+        if (mutex_.AwaitWithTimeout(absl::Condition(&finished_),
+                                    std::min(alive_interval_, kOwnOpenWait))) {
+          return;
+        }
+        if (!seen_own_open_ && absl::Now() - opened_at_ >= kOwnOpenWait) {
+          // The log tail never showed this stream's open (trimmed while it lagged): what it
+          // showed of commands is sent, less those the open re-sent.
+          common::LogWarning("telephony command stream: its open never showed in the change log",
+                             {{"adapter", adapter_}, {"stream", stream_id_}});
+          seen_own_open_ = true;
+          for (v1::TelephonyCommand& command : early_) {
+            if (!resent_.contains(command.command_id())) queue_.push_back(std::move(command));
+          }
+          early_.clear();
+          if (!writing_) WriteNextLocked();
+        }
+        if (absl::Now() < next_alive_) continue;
+        next_alive_ = absl::Now() + alive_interval_;
       }
       absl::StatusOr<google::protobuf::Struct> alive = Run("alive");
       if (!alive.ok()) {
@@ -223,6 +257,7 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
     finished_ = true;
     queue_.clear();
     early_.clear();
+    fresh_.clear();
     Finish(status);
   }
 
@@ -238,7 +273,15 @@ class TelephonyCommandStream final : public grpc::ServerWriteReactor<v1::Telepho
   // Unacknowledged commands are kept in Redis, so an adapter that stops reading loses nothing
   // when the stream ends; the queue holds what is announced while a write is in flight.
   std::deque<v1::TelephonyCommand> queue_ ABSL_GUARDED_BY(mutex_);
+  // Commands the log tail showed before this stream's own open (see OnChange), and the ids the
+  // open re-sent.
   std::vector<v1::TelephonyCommand> early_ ABSL_GUARDED_BY(mutex_);
+  std::set<std::string> resent_ ABSL_GUARDED_BY(mutex_);
+  // Commands after the open in the log that came before the open's answer.
+  std::vector<v1::TelephonyCommand> fresh_ ABSL_GUARDED_BY(mutex_);
+  bool seen_own_open_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Time opened_at_ ABSL_GUARDED_BY(mutex_);
+  absl::Time next_alive_ ABSL_GUARDED_BY(mutex_);
   v1::TelephonyCommand current_ ABSL_GUARDED_BY(mutex_);
   bool opened_ ABSL_GUARDED_BY(mutex_) = false;
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
