@@ -160,17 +160,11 @@ struct MetricsWatcher::View {
     if (snapshot == nullptr) snapshot = SnapshotOf(*rendered);
     return snapshot;
   }
-  // The latest rendering, its version and tick, and the update to it from `from` (null when
-  // nothing changed).
-  struct Latest {
-    Rendering rendered;
-    uint64_t version;
-    int64_t tick;
-    Bytes update;
-  };
-  Latest UpdateFrom(uint64_t from_version, const Rendering& from) {
+  // The latest rendering, its version, and the update to it from `from` (null when nothing
+  // changed).
+  std::tuple<Rendering, uint64_t, Bytes> UpdateFrom(uint64_t from_version, const Rendering& from) {
     absl::MutexLock lock(&mutex);
-    if (from_version == version || rendered == nullptr) return {rendered, version, tick, nullptr};
+    if (from_version == version || rendered == nullptr) return {rendered, version, nullptr};
     auto [it, inserted] = updates.try_emplace(from_version);
     if (inserted) {
       v1::WatchMetricsResponse update = UpdateOf(StateOf(*from), *rendered);
@@ -178,7 +172,7 @@ struct MetricsWatcher::View {
         it->second = std::make_shared<const std::string>(update.SerializeAsString());
       }
     }
-    return {rendered, version, tick, it->second};
+    return {rendered, version, it->second};
   }
 };
 
@@ -234,7 +228,7 @@ class MetricsWatcher::Subscriber : public grpc::ServerWriteReactor<grpc::ByteBuf
       absl::MutexLock lock(&mutex_);
       if (view_ == nullptr || in_flight_ || finishing_) return;
       checked_generation_.store(generation, std::memory_order_relaxed);
-      auto [rendered, version, unused_tick, update] = view_->UpdateFrom(sent_version_, sent_);
+      auto [rendered, version, update] = view_->UpdateFrom(sent_version_, sent_);
       v1::WatchMetricsResponse own;
       if (settled_tick < sent_tick_ + interval_ticks_) {
         // Too soon after the last message: only a heartbeat may go.
