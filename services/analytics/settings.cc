@@ -361,7 +361,10 @@ absl::StatusOr<v1::MetricSettings> SettingsStore::Update(
       });
   if (result.ok()) {
     absl::MutexLock lock(&mutex_);
-    cached_ = nullptr;  // this replica uses the new settings at once
+    // This replica uses the new settings at once: a load that started before now (the
+    // refresher's, every tick) may have read the old ones and must not be cached after this.
+    cached_ = nullptr;
+    loaded_at_ = absl::Now();
   }
   return result;
 }

@@ -3,7 +3,9 @@
 // stored intervals judged with each queue's own threshold and service level definition.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -249,6 +251,36 @@ TEST(AnalyticsSettingsIntegrationTest, EachQueueIsJudgedWithItsOwnSettings) {
   ASSERT_EQ(rows.rows_size(), 1);
   EXPECT_TRUE(rows.rows(0).values(0).mixed());
   EXPECT_DOUBLE_EQ(rows.rows(0).values(0).value(), 0.75);
+}
+
+TEST(AnalyticsSettingsIntegrationTest, AChangeIsInForceAtOnceWhileFiguresAreRefreshed) {
+  auto env = AnalyticsTestEnv::Start();
+  ASSERT_TRUE(env.ok()) << env.status();
+  // A store of this replica's settings with a short cache, read all the time as the live
+  // figures' refresher reads it every tick: a read that began before a change must not be
+  // kept after it. (CI once saw the old threshold right after a change.)
+  SettingsStore store(&(*env)->module().metrics().pg(), (*env)->site(), QueueThresholds{},
+                      absl::Milliseconds(20));
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done.load()) (void)store.Snapshot();
+  });
+  int stale = 0;
+  for (int round = 0; round < 200; ++round) {
+    const int threshold = 10 + round % 2;
+    v1::UpdateMetricSettingsRequest change =
+        Change("queues/q1/metricSettings", {"service_level_threshold"});
+    *change.mutable_settings()->mutable_service_level_threshold() = Secs(threshold);
+    ASSERT_TRUE(store.Update(change).ok());
+    absl::StatusOr<std::shared_ptr<const SettingsSnapshot>> now = store.Snapshot();
+    ASSERT_TRUE(now.ok()) << now.status();
+    if ((*now)->Effective("queues/q1").thresholds.service_level != absl::Seconds(threshold)) {
+      ++stale;
+    }
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_EQ(stale, 0) << "a change was not in force right after it was made";
 }
 
 }  // namespace
