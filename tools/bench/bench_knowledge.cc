@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <pqxx/pqxx>
@@ -41,6 +40,7 @@
 #include "services/knowledge/pg_support.h"
 #include "services/knowledge/schema.h"
 #include "services/knowledge/text.h"
+#include "tools/bench/bench_util.h"
 
 ABSL_FLAG(std::string, postgres, "host=127.0.0.1 port=25432 user=cc dbname=postgres",
           "libpq connection string of a server where the benchmark may create a database");
@@ -159,17 +159,6 @@ class Vocabulary {
   std::vector<std::string> words_;
   std::vector<double> cumulative_;
 };
-
-std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
-  std::map<std::string, std::string> env;
-  std::ifstream file(path);
-  for (std::string line; std::getline(file, line);) {
-    if (auto eq = line.find('='); eq != std::string::npos) {
-      env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return env;
-}
 
 std::string WithDatabase(const std::string& dsn, const std::string& database) {
   return common::WithConnectionParameters(dsn, {{"dbname", database}});

@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <pqxx/pqxx>
 #include <random>
@@ -34,6 +33,7 @@
 #include "common/schema.h"
 #include "services/surveys/module.h"
 #include "services/surveys/schema.h"
+#include "tools/bench/bench_util.h"
 #include "tools/bench/grpc_load.h"
 
 ABSL_FLAG(std::string, postgres, "host=127.0.0.1 port=25432 user=cc dbname=postgres",
@@ -52,17 +52,6 @@ namespace contactcentre::bench {
 namespace {
 
 namespace v1 = surveys::v1;
-
-std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
-  std::map<std::string, std::string> env;
-  std::ifstream file(path);
-  for (std::string line; std::getline(file, line);) {
-    if (auto eq = line.find('='); eq != std::string::npos) {
-      env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return env;
-}
 
 v1::SurveyDefinition Definition() {
   v1::SurveyDefinition definition;
