@@ -1173,9 +1173,80 @@ TEST_F(CallsTest, DeletingABusyOperatorOrQueueIsRefused) {
 class HeartbeatTest : public CallsTest {
  protected:
   static void SetUpTestSuite() {
-    StartCluster({"--heartbeat_interval=1s", "--heartbeat_timeout=3s"});
+    // A long batch window, so that heartbeats sent together certainly share one script.
+    StartCluster(
+        {"--heartbeat_interval=1s", "--heartbeat_timeout=3s", "--heartbeat_batch_window=200ms"});
   }
 };
+
+TEST_F(HeartbeatTest, HeartbeatsSharingOneScriptAreEachAnsweredWithTheirOwnResult) {
+  constexpr int kLive = 6;
+  std::vector<v1::Operator> live;
+  std::vector<std::string> sessions;
+  for (int i = 0; i < kLive; ++i) {
+    live.push_back(*scenario().CreateOperator(absl::StrCat("Beating ", i)));
+    auto presence = scenario().LogIn(live.back());
+    ASSERT_TRUE(presence.ok()) << presence.status();
+    sessions.push_back(presence->session_id());
+  }
+  auto logged_out = *scenario().CreateOperator("Logged out");
+  auto stale = *scenario().CreateOperator("Stale session");
+  auto stale_presence = scenario().LogIn(stale);
+  ASSERT_TRUE(stale_presence.ok());
+  const absl::Time logged_in = absl::Now();
+  // Most of the timeout passes: only these heartbeats can keep the operators logged in.
+  absl::SleepFor(absl::Seconds(2));
+
+  std::vector<v1::HeartbeatRequest> beats;
+  for (int i = 0; i < kLive; ++i) {
+    beats.emplace_back().set_operator_(live[i].name());
+    beats.back().set_session_id(sessions[i]);
+  }
+  beats.emplace_back().set_operator_("operators/no-such-operator");
+  beats.back().set_session_id(sessions[0]);
+  beats.emplace_back().set_operator_(logged_out.name());
+  beats.back().set_session_id(sessions[0]);
+  beats.emplace_back().set_operator_(stale.name());
+  beats.back().set_session_id(sessions[1]);
+  std::vector<absl::StatusOr<v1::HeartbeatResponse>> answers(beats.size(),
+                                                             absl::UnknownError("not sent"));
+  std::vector<std::thread> senders;
+  for (size_t i = 0; i < beats.size(); ++i) {
+    senders.emplace_back([&, i] { answers[i] = Rpc(calls(0), &Stub::Heartbeat, beats[i]); });
+  }
+  for (auto& sender : senders) sender.join();
+
+  for (int i = 0; i < kLive; ++i) {
+    ASSERT_TRUE(answers[i].ok()) << live[i].name() << ": " << answers[i].status();
+    EXPECT_EQ(answers[i]->presence().operator_(), live[i].name());
+    EXPECT_EQ(answers[i]->presence().session_id(), sessions[i]);
+    EXPECT_EQ(answers[i]->presence().state(), v1::OPERATOR_STATE_AVAILABLE);
+  }
+  EXPECT_TRUE(HasCode(answers[kLive].status(), absl::StatusCode::kNotFound, "OPERATOR_NOT_FOUND"))
+      << answers[kLive].status();
+  EXPECT_TRUE(HasCode(answers[kLive + 1].status(), absl::StatusCode::kFailedPrecondition,
+                      "SESSION_MISMATCH"))
+      << answers[kLive + 1].status();
+  EXPECT_TRUE(HasCode(answers[kLive + 2].status(), absl::StatusCode::kFailedPrecondition,
+                      "SESSION_MISMATCH"))
+      << answers[kLive + 2].status();
+
+  // Past the first deadline: the operators who beat are still logged in; the one whose
+  // heartbeat carried another's session was not kept alive by it, and the refused heartbeat
+  // logged nobody in.
+  absl::SleepFor(logged_in + absl::Milliseconds(3500) - absl::Now());
+  for (const v1::Operator& op : live) {
+    auto presence = Presence(op);
+    ASSERT_TRUE(presence.ok());
+    EXPECT_EQ(presence->state(), v1::OPERATOR_STATE_AVAILABLE) << op.name();
+  }
+  const v1::OperatorPresence gone =
+      WaitForPresence(stale, [](const auto& p) { return p.state() == v1::OPERATOR_STATE_OFFLINE; });
+  EXPECT_EQ(gone.reason_code(), "heartbeat_timeout");
+  auto never = Presence(logged_out);
+  ASSERT_TRUE(never.ok());
+  EXPECT_EQ(never->state(), v1::OPERATOR_STATE_OFFLINE);
+}
 
 TEST_F(HeartbeatTest, ASilentOperatorGoesOfflineAndTheirOfferReturnsToTheQueue) {
   auto queue = *scenario().CreateQueue("Heartbeat");

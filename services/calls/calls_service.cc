@@ -78,7 +78,9 @@ CallsGrpcService::CallsGrpcService(Router* router, common::PgPool* pg, Customers
       customers_(customers),
       resolve_dialled_number_(std::move(resolve_dialled_number)),
       views_(views),
-      options_(options) {}
+      options_(options),
+      heartbeats_(router, {.window = options.heartbeat_batch_window,
+                           .heartbeat_timeout = options.heartbeat_timeout}) {}
 
 grpc::Status CallsGrpcService::SetPresence(grpc::ServerContext*,
                                            const v1::SetPresenceRequest* request,
@@ -122,11 +124,6 @@ grpc::ServerContext* const kNoSyncContext = nullptr;
 
 }  // namespace
 
-grpc::ServerUnaryReactor* CallsGrpcService::Heartbeat(grpc::CallbackServerContext* context,
-                                                      const v1::HeartbeatRequest* request,
-                                                      v1::HeartbeatResponse* response) {
-  return AnsweredInline(context, Heartbeat(kNoSyncContext, request, response));
-}
 grpc::ServerUnaryReactor* CallsGrpcService::AcceptReservation(
     grpc::CallbackServerContext* context, const v1::AcceptReservationRequest* request,
     v1::Call* response) {
@@ -163,26 +160,30 @@ grpc::ServerUnaryReactor* CallsGrpcService::CompleteWrapUp(grpc::CallbackServerC
   return AnsweredInline(context, CompleteWrapUp(kNoSyncContext, request, response));
 }
 
-grpc::Status CallsGrpcService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
-                                         v1::HeartbeatResponse* response) {
-  absl::StatusOr<v1::HeartbeatResponse> result = [&]() -> absl::StatusOr<v1::HeartbeatResponse> {
-    CC_ASSIGN_OR_RETURN(std::string op, RequiredId(request->operator_(), "operators", "operator"));
-    ScriptArgs args;
-    args.Set("op", op)
-        .Set("session", request->session_id())
-        .Set("heartbeat_ms", absl::ToInt64Milliseconds(options_.heartbeat_timeout));
-    CC_ASSIGN_OR_RETURN(auto answer, router_->Run(Script::kHeartbeat, args));
-    v1::HeartbeatResponse heartbeat;
-    *heartbeat.mutable_presence() = PresenceOf(answer);
-    heartbeat.mutable_heartbeat_interval()->set_seconds(
-        absl::ToInt64Seconds(options_.heartbeat_interval));
-    heartbeat.mutable_heartbeat_timeout()->set_seconds(
-        absl::ToInt64Seconds(options_.heartbeat_timeout));
-    *heartbeat.mutable_presence()->mutable_heartbeat_expire_time() =
-        common::TimestampFromTime(absl::Now() + options_.heartbeat_timeout);
-    return heartbeat;
-  }();
-  return Reply(std::move(result), response, "Heartbeat");
+grpc::ServerUnaryReactor* CallsGrpcService::Heartbeat(grpc::CallbackServerContext* context,
+                                                      const v1::HeartbeatRequest* request,
+                                                      v1::HeartbeatResponse* response) {
+  absl::StatusOr<std::string> op = RequiredId(request->operator_(), "operators", "operator");
+  if (!op.ok()) return AnsweredInline(context, Reply(op.status(), "Heartbeat"));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  heartbeats_.Beat(*std::move(op), request->session_id(),
+                   [this, reactor, response](absl::StatusOr<google::protobuf::Struct> answer) {
+                     absl::StatusOr<v1::HeartbeatResponse> result =
+                         [&]() -> absl::StatusOr<v1::HeartbeatResponse> {
+                       CC_RETURN_IF_ERROR(answer.status());
+                       v1::HeartbeatResponse heartbeat;
+                       *heartbeat.mutable_presence() = PresenceOf(*answer);
+                       heartbeat.mutable_heartbeat_interval()->set_seconds(
+                           absl::ToInt64Seconds(options_.heartbeat_interval));
+                       heartbeat.mutable_heartbeat_timeout()->set_seconds(
+                           absl::ToInt64Seconds(options_.heartbeat_timeout));
+                       *heartbeat.mutable_presence()->mutable_heartbeat_expire_time() =
+                           common::TimestampFromTime(absl::Now() + options_.heartbeat_timeout);
+                       return heartbeat;
+                     }();
+                     reactor->Finish(Reply(std::move(result), response, "Heartbeat"));
+                   });
+  return reactor;
 }
 
 grpc::Status CallsGrpcService::GetOperatorPresence(grpc::ServerContext*,

@@ -8,6 +8,7 @@
 #include "common/pg_pool.h"
 #include "contactcentre/calls/v1/calls_service.grpc.pb.h"
 #include "services/calls/customers_client.h"
+#include "services/calls/heartbeats.h"
 #include "services/calls/live_views.h"
 #include "services/calls/router.h"
 
@@ -20,15 +21,18 @@ struct CallsServiceOptions {
   // A telephony adapter with no WatchTelephonyCommands stream open for this long is presumed
   // dead: its waiting and reserved calls end FAILED.
   absl::Duration telephony_adapter_timeout = absl::Seconds(60);
+  // Heartbeats arriving within this window share one script (heartbeats.h); zero: one each.
+  absl::Duration heartbeat_batch_window = absl::Milliseconds(20);
 };
 
 // Resolves a queue given by dialled number (telephony's OfferCall without a queue).
 using DialledNumberResolver = std::function<absl::StatusOr<std::string>(const std::string& e164)>;
 
 // The streams run on the callback API, and so do the unary methods of the call and presence
-// flow that only run one script (heartbeats, accept, reject, connect, hold, resume, hang up,
-// wrap-up): they answer inline on gRPC's own threads, a Redis round trip being shorter than
-// the sync API's hand-off of each call between its polling and worker threads. The rest
+// flow that only run one script (accept, reject, connect, hold, resume, hang up, wrap-up): they
+// answer inline on gRPC's own threads, a Redis round trip being shorter than the sync API's
+// hand-off of each call between its polling and worker threads. Heartbeats are answered from
+// the HeartbeatBatcher's thread, a few milliseconds later, gathered into one script. The rest
 // (OfferCall asks the customers service, reads of PostgreSQL) stay on the sync API.
 using CallsServiceBase = v1::CallsService::WithCallbackMethod_WatchOperatorEvents<
     v1::CallsService::WithCallbackMethod_WatchOperators<
@@ -52,8 +56,6 @@ class CallsGrpcService final : public CallsServiceBase {
 
   grpc::Status SetPresence(grpc::ServerContext*, const v1::SetPresenceRequest*,
                            v1::OperatorPresence*) override;
-  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest*,
-                         v1::HeartbeatResponse*) override;
   // The inline callback forms of the script-only methods (see CallsServiceBase).
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext*, const v1::HeartbeatRequest*,
                                       v1::HeartbeatResponse*) override;
@@ -143,6 +145,7 @@ class CallsGrpcService final : public CallsServiceBase {
   DialledNumberResolver resolve_dialled_number_;
   LiveViews* views_;
   const CallsServiceOptions options_;
+  HeartbeatBatcher heartbeats_;
 };
 
 }  // namespace contactcentre::calls

@@ -20,6 +20,9 @@ ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(5),
           "how often operator desktops are told to send Heartbeat");
 ABSL_FLAG(absl::Duration, heartbeat_timeout, absl::Seconds(30),
           "silence after which a logged-in operator is logged out (and their offer re-queued)");
+ABSL_FLAG(absl::Duration, heartbeat_batch_window, absl::Milliseconds(20),
+          "heartbeats arriving within this window share one Redis script (0: one script each); "
+          "each is answered when its batch has run");
 ABSL_FLAG(absl::Duration, telephony_adapter_timeout, absl::Seconds(60),
           "how long a telephony adapter may stay without a WatchTelephonyCommands stream before it "
           "is presumed dead and its waiting and reserved calls end FAILED");
@@ -62,6 +65,11 @@ int main(int argc, char** argv) {
             options.service.heartbeat_timeout < 2 * options.service.heartbeat_interval) {
           return absl::InvalidArgumentError(
               "--heartbeat_timeout: must be at least twice --heartbeat_interval (> 0)");
+        }
+        options.service.heartbeat_batch_window = absl::GetFlag(FLAGS_heartbeat_batch_window);
+        if (options.service.heartbeat_batch_window < absl::ZeroDuration() ||
+            options.service.heartbeat_batch_window > absl::Seconds(1)) {
+          return absl::InvalidArgumentError("--heartbeat_batch_window: must be within 0..1s");
         }
         options.service.telephony_adapter_timeout = absl::GetFlag(FLAGS_telephony_adapter_timeout);
         if (options.service.telephony_adapter_timeout < absl::Seconds(1) ||
