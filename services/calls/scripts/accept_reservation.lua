@@ -3,12 +3,8 @@
 -- RESERVED, waits for telephony's ConnectCall (or, for a consult, its acknowledgement).
 -- ARGV[1]: {op (empty: the reservation's operator), call, reservation, request_id, method, fingerprint}
 -- Returns: {call, snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 -- Without an authenticated operator the reservation's own operator is the one acting.
 if (A.op or '') == '' then A.op = call.op or '' end
 if call.res ~= A.reservation or call.op ~= A.op then

@@ -4,12 +4,8 @@
 -- ARGV[1]: {op, call, wrap (JSON text: disposition, topic, notes, precedent, new_precedent,
 --           callback, author), disposition, random, request_id, method, fingerprint}
 -- Returns: {call, snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 local wrapping = call.state == 'WRAP_UP' or
                  (call.state == 'TRANSFERRED' and (call.wrap or '') == '') or
                  (call.state == 'COMPLETED' and call.missing_wrap == '1')

@@ -1,12 +1,8 @@
 -- Telephony reports the caller and the operator connected: the call is CONNECTED.
 -- ARGV[1]: {call, request_id, method, fingerprint}
 -- Returns: {call, snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 if call.state == 'CONNECTED' then return finish({call = A.call, snap = call}) end
 if call.state ~= 'RESERVED' then
   return fail('FAILED_PRECONDITION', 'CALL_ENDED',

@@ -4,12 +4,8 @@
 -- first free operator, and dropped if none takes it before the drop deadline (the sweep).
 -- ARGV[1]: {call, adapter, tel_id, drop_ms, random, request_id, method, fingerprint}
 -- Returns: {call, snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 if call.state ~= 'OFFERED' and not (call.state == 'RESERVED' and call.accepted == '1' and
                                     num(call.t_connect, 0) == 0) then
   -- Reported before (or ended meanwhile): the same answer again.

@@ -7,12 +7,8 @@
 --           dial_outcome, short_ms, command (true: not applied by telephony; a HangUpCommand
 --           goes to the adapter), random, request_id, method, fingerprint}
 -- Returns: {call, snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 local state = call.state
 if state == 'WRAP_UP' or state == 'COMPLETED' or state == 'ABANDONED' or
     state == 'TRANSFERRED' or state == 'FAILED' then

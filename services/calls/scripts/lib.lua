@@ -108,6 +108,18 @@ local function replay()
   return answer
 end
 
+-- The start of a script on one call (A.call): the earlier answer to the same request, to return
+-- at once; or nil and the call's hash (NOT_FOUND, to return at once, when there is no such call).
+local function replay_or_load_call()
+  local earlier = replay()
+  if earlier then return earlier end
+  local call = hgetall(call_key(A.call))
+  if call.state == nil then
+    return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
+  end
+  return nil, call
+end
+
 -- Changes to append to the log when the script ends successfully, as one entry:
 -- {"c": [change, ...], "s": {call id: the call's hash as the script left it}}. Each call's
 -- snapshot is written once per script however many changes it went through.

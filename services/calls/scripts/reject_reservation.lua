@@ -2,12 +2,8 @@
 -- the operator's misses grow (NOT_READY "missed_calls" at the queue's limit).
 -- ARGV[1]: {op (empty: the reservation's operator), call, reservation, reason, random, request_id, method, fingerprint}
 -- Returns: {op, snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 -- Without an authenticated operator the reservation's own operator is the one acting.
 if (A.op or '') == '' then A.op = call.op or '' end
 if call.state ~= 'RESERVED' or call.accepted == '1' or call.res ~= A.reservation or

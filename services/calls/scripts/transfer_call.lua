@@ -7,12 +7,8 @@
 -- ARGV[1]: {op, call, new_call, mode (COLD|WARM), to_queue, to_operator, notes, priority (-1:
 --           the call's), random, request_id, method, fingerprint}
 -- Returns: {call, snap, new_call, new_snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 if call.state ~= 'CONNECTED' then
   return fail('FAILED_PRECONDITION', 'NOT_CONNECTED', 'call ' .. A.call .. ' is ' .. call.state)
 end

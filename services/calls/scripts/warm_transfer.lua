@@ -9,12 +9,8 @@
 -- ARGV[1]: {action (complete|cancel), call (the old leg), op (empty: the old leg's operator),
 --           random, nonce, request_id, method, fingerprint}
 -- Returns: {call, snap, new_call, new_snap}
-local earlier = replay()
-if earlier then return earlier end
-local call = hgetall(call_key(A.call))
-if call.state == nil then
-  return fail('NOT_FOUND', 'CALL_NOT_FOUND', 'call ' .. A.call .. ' does not exist')
-end
+local replayed, call = replay_or_load_call()
+if replayed then return replayed end
 if (A.op or '') == '' then A.op = call.op or '' end
 if call.state ~= 'CONNECTED' or (call.next or '') == '' then
   return fail('FAILED_PRECONDITION', 'NO_TRANSFER_PENDING',
