@@ -20,6 +20,7 @@
 #include "common/testing/test_servers.h"
 #include "contactcentre/events/v1/event.pb.h"
 #include "services/calls/testing/calls_cluster.h"
+#include "services/calls/testing/telephony_adapter.h"
 
 namespace contactcentre::calls {
 namespace {
@@ -30,6 +31,7 @@ using testing::CallsCluster;
 using testing::ReservationOf;
 using testing::Rpc;
 using testing::Scenario;
+using testing::TelephonyAdapter;
 using Stub = v1::CallsService::Stub;
 using AdminStub = v1::CallsAdminService::Stub;
 
@@ -1282,65 +1284,6 @@ TEST_F(HeartbeatTest, ASilentOperatorGoesOfflineAndTheirOfferReturnsToTheQueue) 
   stop = true;
   beating.join();
 }
-
-// A telephony adapter: its WatchTelephonyCommands stream read on a thread of its own.
-class TelephonyAdapter {
- public:
-  TelephonyAdapter(Stub& stub, const std::string& name) {
-    v1::WatchTelephonyCommandsRequest request;
-    request.set_telephony_adapter(name);
-    reader_ = stub.WatchTelephonyCommands(&context_, request);
-    thread_ = std::thread([this] {
-      v1::TelephonyCommand command;
-      while (reader_->Read(&command)) {
-        absl::MutexLock lock(&mutex_);
-        commands_.push_back(command);
-      }
-      grpc::Status status = reader_->Finish();
-      absl::MutexLock lock(&mutex_);
-      status_ = status;
-    });
-  }
-  ~TelephonyAdapter() { Close(); }
-
-  void Close() {
-    if (!thread_.joinable()) return;
-    context_.TryCancel();
-    thread_.join();
-  }
-
-  // Waits up to 10 s for the `index`-th command received (0-based).
-  std::optional<v1::TelephonyCommand> Next(size_t index) {
-    absl::MutexLock lock(&mutex_);
-    auto arrived = [this, index]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-      return commands_.size() > index || status_.has_value();
-    };
-    mutex_.AwaitWithTimeout(absl::Condition(&arrived), absl::Seconds(10));
-    if (commands_.size() <= index) return std::nullopt;
-    return commands_[index];
-  }
-
-  size_t Count() {
-    absl::MutexLock lock(&mutex_);
-    return commands_.size();
-  }
-
-  // The stream's final status, once it ended (waits up to `timeout`).
-  std::optional<grpc::Status> Ended(absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mutex_);
-    auto ended = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) { return status_.has_value(); };
-    mutex_.AwaitWithTimeout(absl::Condition(&ended), timeout);
-    return status_;
-  }
-
- private:
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<v1::TelephonyCommand>> reader_;
-  absl::Mutex mutex_;
-  std::vector<v1::TelephonyCommand> commands_ ABSL_GUARDED_BY(mutex_);
-  std::optional<grpc::Status> status_ ABSL_GUARDED_BY(mutex_);
-  std::thread thread_;
-};
 
 // Telephony commands and warm transfers: a cluster of their own.
 class TelephonyTest : public CallsTest {

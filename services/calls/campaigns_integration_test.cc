@@ -21,6 +21,7 @@
 #include "common/testing/test_servers.h"
 #include "contactcentre/events/v1/event.pb.h"
 #include "services/calls/testing/calls_cluster.h"
+#include "services/calls/testing/telephony_adapter.h"
 
 namespace contactcentre::calls {
 namespace {
@@ -30,6 +31,7 @@ using common::testing::TestServers;
 using testing::CallsCluster;
 using testing::Rpc;
 using testing::Scenario;
+using testing::TelephonyAdapter;
 using CampaignsStub = v1::CampaignsService::Stub;
 using CallsStub = v1::CallsService::Stub;
 
@@ -1017,8 +1019,11 @@ TEST_F(CampaignsTest, APausedCampaignDialsNothingAndACallbackIsDialledAtItsTime)
 
 TEST_F(CampaignsTest, PredictiveAnswersWaitForAFreeOperatorOrAreDropped) {
   Team team = NewTeam(1);
-  ScriptedAdapter adapter(cluster_, absl::StrCat("pbx-predictive-", *site_),
-                          absl::Milliseconds(300));
+  const std::string adapter_name = absl::StrCat("pbx-predictive-", *site_);
+  ScriptedAdapter adapter(cluster_, adapter_name, absl::Milliseconds(300));
+  // The same adapter's command side: it must be told to bridge the taken call and to play the
+  // drop announcement to and hang up each dropped one.
+  TelephonyAdapter pbx(calls(1), adapter_name);
   v1::Campaign spec = CampaignFor(team, v1::DIAL_MODE_PREDICTIVE);
   spec.mutable_pacing()->set_initial_dial_ratio(3);
   spec.mutable_pacing()->mutable_drop_timeout()->set_seconds(3);
@@ -1065,20 +1070,48 @@ TEST_F(CampaignsTest, PredictiveAnswersWaitForAFreeOperatorOrAreDropped) {
   absl::SleepFor(absl::Seconds(4));
   int connected = 0;
   int dropped = 0;
+  std::set<std::string> dropped_calls;
+  std::string connected_call;
   for (const std::string& number : numbers) {
     v1::GetCallRequest get;
     get.set_name(adapter.DialsOf(number)[0].request.call());
     auto call = Rpc(calls(0), &CallsStub::GetCall, get);
     ASSERT_TRUE(call.ok());
-    if (call->state() == v1::CALL_STATE_CONNECTED) ++connected;
+    if (call->state() == v1::CALL_STATE_CONNECTED) {
+      ++connected;
+      connected_call = call->name();
+    }
     if (call->state() == v1::CALL_STATE_FAILED) {
       EXPECT_EQ(call->dial_outcome(), v1::DIAL_OUTCOME_DROPPED);
       EXPECT_EQ(call->end_reason(), v1::CALL_END_REASON_OVERFLOW);
       ++dropped;
+      dropped_calls.insert(call->name());
     }
   }
   EXPECT_EQ(connected, 1);
   EXPECT_EQ(dropped, 2);
+  // Each dropped call got exactly one hang-up with the announcement; the taken one a bridge to
+  // the operator and no hang-up.
+  std::map<std::string, int> drop_hang_ups;
+  int bridges_of_connected = 0;
+  pbx.Next(2);  // waits for the third command (one bridge, two hang-ups)
+  for (const v1::TelephonyCommand& command : pbx.Commands()) {
+    if (command.has_hang_up()) {
+      EXPECT_TRUE(dropped_calls.contains(command.call())) << command.DebugString();
+      EXPECT_EQ(command.hang_up().announcement(), "no_operator_drop");
+      EXPECT_EQ(command.hang_up().reason(), v1::CALL_END_REASON_OVERFLOW);
+      EXPECT_FALSE(command.hang_up().consult_only());
+      ++drop_hang_ups[command.call()];
+    }
+    if (command.has_bridge() && command.call() == connected_call) {
+      EXPECT_EQ(command.bridge().operator_(), team.operators[0].name());
+      ++bridges_of_connected;
+    }
+  }
+  for (const std::string& call : dropped_calls) {
+    EXPECT_EQ(drop_hang_ups[call], 1) << call;
+  }
+  EXPECT_EQ(bridges_of_connected, 1);
   v1::GetCampaignStatsRequest stats_request;
   stats_request.set_campaign(campaign->name());
   v1::CampaignStats stats;
