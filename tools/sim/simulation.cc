@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_client.h"
 #include "common/log.h"
@@ -759,24 +760,47 @@ void Simulation::HandleHelpRequest(Desktop& desktop, const calls::HelpRequest& h
 }
 
 void Simulation::HeartbeatLoop() {
+  // A round's heartbeats go out together: the service answers each when its batch window
+  // (--heartbeat_batch_window) has passed, so one by one a large floor would take a window each.
+  struct Beat {
+    Desktop* desktop;
+    grpc::ClientContext context;
+    calls::HeartbeatRequest request;
+    calls::HeartbeatResponse response;
+    grpc::Status status;
+  };
   while (!finished_.load()) {
+    std::vector<std::unique_ptr<Beat>> beats;
     for (auto& desktop : desktops_) {
-      if (finished_.load()) return;
-      calls::HeartbeatRequest beat;
-      beat.set_operator_(desktop->op.name);
+      auto beat = std::make_unique<Beat>();
+      beat->desktop = desktop.get();
+      beat->request.set_operator_(desktop->op.name);
       {
         absl::MutexLock lock(&desktop->mutex);
         if (desktop->session.empty()) continue;
-        beat.set_session_id(desktop->session);
+        beat->request.set_session_id(desktop->session);
       }
-      if (auto status = common::UnaryCall(*calls_, &CallsStub::Heartbeat, beat); !status.ok()) {
-        if (status.status().code() == absl::StatusCode::kFailedPrecondition) {
-          absl::MutexLock lock(&desktop->mutex);
-          desktop->session.clear();  // logged out (heartbeat timeout): the desktop logs in
-          if (desktop->stream_context) desktop->stream_context->TryCancel();
-        } else {
-          CountError("Heartbeat", status.status());
-        }
+      beat->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+      beats.push_back(std::move(beat));
+    }
+    absl::BlockingCounter answered(static_cast<int>(beats.size()));
+    for (auto& beat : beats) {
+      calls_->async()->Heartbeat(&beat->context, &beat->request, &beat->response,
+                                 [&answered, raw = beat.get()](grpc::Status status) {
+                                   raw->status = std::move(status);
+                                   answered.DecrementCount();
+                                 });
+    }
+    answered.Wait();
+    for (const auto& beat : beats) {
+      if (beat->status.ok()) continue;
+      if (beat->status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+        Desktop& desktop = *beat->desktop;
+        absl::MutexLock lock(&desktop.mutex);
+        desktop.session.clear();  // logged out (heartbeat timeout): the desktop logs in
+        if (desktop.stream_context) desktop.stream_context->TryCancel();
+      } else {
+        CountError("Heartbeat", common::FromGrpcStatus(beat->status));
       }
     }
     SleepUnlessFinished(absl::Seconds(2));
