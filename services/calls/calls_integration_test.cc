@@ -1756,6 +1756,68 @@ TEST_F(TelephonyTest, ACancelledWarmTransferReturnsTheCallerToTheFirstOperator) 
             v1::OPERATOR_STATE_AVAILABLE);
 }
 
+TEST_F(TelephonyTest, AFailedBridgeAfterACompletedWarmTransferPutsTheCallerBackInTheQueue) {
+  TwoDesks desks = TwoOperators();
+  const std::string adapter = NewAdapter();
+  TelephonyAdapter pbx(calls(1), adapter);
+  size_t commands = 0;
+  const v1::Call call = ConnectedCall(adapter, pbx, desks, commands);
+  auto started = Transfer(call, v1::TRANSFER_MODE_WARM, "", desks.other.name(), 0);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const v1::Call new_leg = started->new_call();
+  ASSERT_EQ(new_leg.operator_(), desks.second.name());
+  auto held = pbx.Next(commands++);
+  ASSERT_TRUE(held.has_value() && held->has_hold() && held->hold().on_hold());
+  ASSERT_TRUE(Accept(new_leg, 1).ok());
+  auto consult = pbx.Next(commands++);
+  ASSERT_TRUE(consult.has_value() && consult->has_bridge() && consult->bridge().consult());
+  ASSERT_TRUE(Ack(adapter, consult->command_id(), true, "", 0).ok());
+  ASSERT_TRUE(CompleteTransfer(call, 1).ok());
+  auto bridge = pbx.Next(commands++);
+  ASSERT_TRUE(bridge.has_value() && bridge->has_bridge() && !bridge->bridge().consult())
+      << (bridge.has_value() ? bridge->DebugString() : "no command");
+  ASSERT_EQ(bridge->call(), new_leg.name());
+
+  // Telephony cannot reach the target's phone: the caller waits in the target queue again (the
+  // first operator has let go of them) and the target is not offered calls until they are back.
+  ASSERT_TRUE(Ack(adapter, bridge->command_id(), false, "target phone unreachable", 0).ok());
+  const v1::OperatorPresence target = WaitForPresence(
+      desks.second, [](const auto& p) { return p.state() == v1::OPERATOR_STATE_NOT_READY; });
+  EXPECT_EQ(target.reason_code(), "bridge_failed");
+  auto waiting = GetCall(new_leg.name());
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(waiting->state(), v1::CALL_STATE_QUEUED);
+  EXPECT_EQ(waiting->queue(), desks.other.name());
+  EXPECT_TRUE(waiting->operator_().empty());
+  EXPECT_EQ(waiting->previous_call(), call.name());
+  ASSERT_GE(waiting->reservations_size(), 1);
+  EXPECT_EQ(waiting->reservations(waiting->reservations_size() - 1).state(),
+            v1::RESERVATION_STATE_CANCELLED);
+  auto old_leg = GetCall(call.name());
+  ASSERT_TRUE(old_leg.ok());
+  EXPECT_EQ(old_leg->state(), v1::CALL_STATE_TRANSFERRED);
+  EXPECT_EQ(Presence(desks.first)->state(), v1::OPERATOR_STATE_WRAP_UP);
+
+  // The next operator of that queue gets the caller, bridged like any call.
+  auto third = *scenario().CreateOperator("Anna");
+  ASSERT_TRUE(scenario().AddMember(desks.other, third).ok());
+  ASSERT_TRUE(scenario().LogIn(third).ok());
+  const v1::Call offered = WaitForCall(
+      new_leg.name(), [](const v1::Call& c) { return c.state() == v1::CALL_STATE_RESERVED; });
+  ASSERT_EQ(offered.operator_(), third.name());
+  ASSERT_TRUE(Accept(offered, 1).ok());
+  auto rebridge = pbx.Next(commands++);
+  ASSERT_TRUE(rebridge.has_value() && rebridge->has_bridge() && !rebridge->bridge().consult())
+      << (rebridge.has_value() ? rebridge->DebugString() : "no command");
+  EXPECT_EQ(rebridge->call(), new_leg.name());
+  EXPECT_EQ(rebridge->bridge().operator_(), third.name());
+  ASSERT_TRUE(Ack(adapter, rebridge->command_id(), true).ok());
+  auto connected = Connect(new_leg, 0);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  EXPECT_EQ(connected->state(), v1::CALL_STATE_CONNECTED);
+  EXPECT_EQ(connected->operator_(), third.name());
+}
+
 TEST_F(TelephonyTest, ASupervisorListeningInIsConnectedByTheAdapter) {
   auto supervisor = *scenario().CreateOperator(
       "Supervisor", [](v1::Operator& o) { o.set_role(v1::OPERATOR_ROLE_SUPERVISOR); });
