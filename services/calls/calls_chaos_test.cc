@@ -419,10 +419,7 @@ TEST_F(CallsChaosTest, NoDoubleReservationNoLostCallFifoAndRecordsExactlyOnce) {
       continue;
     }
     if (call.empty()) continue;
-    auto snap_it = change.fields.fields().find("snap");
-    const google::protobuf::Struct snap = snap_it == change.fields.fields().end()
-                                              ? google::protobuf::Struct()
-                                              : snap_it->second.struct_value();
+    const google::protobuf::Struct& snap = SnapshotOf(change);
     if (kind == "call_reserved") {
       const std::string before = call_state[call];
       if (before != "QUEUED" && !before.empty()) {

@@ -33,6 +33,8 @@ using testing::Rpc;
 using testing::Scenario;
 using testing::TelephonyAdapter;
 using Stub = v1::CallsService::Stub;
+// Wrap-up notes with what SQL quoting must survive.
+constexpr char kWrapUpNotes[] = "explained the invoice; O'Brien's \"card\" \\ счёт № 5 '); --";
 using AdminStub = v1::CallsAdminService::Stub;
 
 // Collects the events of one operator's desktop stream on a thread of its own.
@@ -178,7 +180,7 @@ class CallsTest : public ::testing::Test {
     request.set_call(call.name());
     request.mutable_wrap_up()->set_disposition(disposition);
     request.mutable_wrap_up()->set_topic("billing");
-    request.mutable_wrap_up()->set_notes("explained the invoice");
+    request.mutable_wrap_up()->set_notes(kWrapUpNotes);
     return Rpc(calls(replica), &Stub::CompleteWrapUp, request);
   }
   absl::StatusOr<v1::OperatorPresence> Presence(const v1::Operator& op, int replica = 0) {
@@ -343,7 +345,7 @@ TEST_F(CallsTest, TheFullLifecycleIsRecordedWithEveryTimestampAndEvent) {
   EXPECT_EQ(record.operator_(), desk.op.name());
   EXPECT_EQ(record.wrap_up().disposition(), "resolved");
   EXPECT_EQ(record.wrap_up().topic(), "billing");
-  EXPECT_EQ(record.wrap_up().notes(), "explained the invoice");
+  EXPECT_EQ(record.wrap_up().notes(), kWrapUpNotes);
   EXPECT_FALSE(record.missing_wrap_up());
   for (const auto* time :
        {&record.offer_time(), &record.queue_time(), &record.reserve_time(), &record.accept_time(),
@@ -1644,6 +1646,8 @@ TEST_F(TelephonyTest, AWarmTransferConsultsThenMovesTheCallerKeepingTheChain) {
     return c.state() == v1::CALL_STATE_TRANSFERRED && c.has_wrap_up();
   });
   EXPECT_EQ(old_record.operator_(), desks.first.name());
+  // Quotes, backslashes and Cyrillic reach PostgreSQL's record unharmed.
+  EXPECT_EQ(old_record.wrap_up().notes(), kWrapUpNotes);
   EXPECT_EQ(old_record.next_call(), new_leg.name());
   EXPECT_EQ(old_record.holds_size(), 1);
   EXPECT_TRUE(old_record.has_end_time());

@@ -14,12 +14,6 @@
 namespace contactcentre::calls {
 namespace {
 
-google::protobuf::Struct Snap(const Change& change) {
-  auto it = change.fields.fields().find("snap");
-  return it == change.fields.fields().end() ? google::protobuf::Struct()
-                                            : it->second.struct_value();
-}
-
 // A server stream fed from the views' thread: messages wait in a queue and are written one at
 // a time, as the callback API requires.
 template <typename Message>
@@ -158,7 +152,7 @@ class OperatorEventsStream final : public QueuedStream<v1::OperatorEvent> {
   void OnChange(const Change& change) override {
     const std::string kind = Field(change.fields, "t");
     const std::string op = Field(change.fields, "op");
-    const google::protobuf::Struct snap = Snap(change);
+    const google::protobuf::Struct& snap = SnapshotOf(change);
     v1::OperatorEvent event;
     event.set_event_id(absl::StrCat(change.entry_id, "/", change.sub));
     *event.mutable_occur_time() = common::TimestampFromMicros(IntField(change.fields, "at") * 1000);
@@ -411,7 +405,7 @@ class QueuesStream final : public CoalescingStream<v1::WatchQueuesResponse> {
   }
 
   void OnChange(const Change& change) override {
-    const std::string queue = Field(Snap(change), "queue");
+    const std::string queue = Field(SnapshotOf(change), "queue");
     if (watched_.count(queue) > 0) MarkDirty(queue);
     if (Field(change.fields, "t") == "operator_state") {
       for (const std::string& id : watched_) MarkDirty(id);  // staffing figures changed

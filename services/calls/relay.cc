@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -28,14 +29,8 @@ void SetDuration(google::protobuf::Duration* duration, int64_t ms) {
   duration->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
 }
 
-const google::protobuf::Struct& Snap(const Change& change) {
-  static const auto* const kEmpty = new google::protobuf::Struct();
-  auto it = change.fields.fields().find("snap");
-  return it == change.fields.fields().end() ? *kEmpty : it->second.struct_value();
-}
-
 events::v1::CallContext Context(const Change& change) {
-  const google::protobuf::Struct& snap = Snap(change);
+  const google::protobuf::Struct& snap = SnapshotOf(change);
   events::v1::CallContext context;
   context.set_call(CallName(Field(change.fields, "call")));
   context.set_queue(QueueName(Field(snap, "queue")));
@@ -94,7 +89,7 @@ std::string EventIdOf(absl::string_view site, absl::string_view entry_id, int in
 
 std::vector<events::v1::Event> EventsOfChange(const Change& change, absl::string_view site) {
   const std::string kind = Field(change.fields, "t");
-  const google::protobuf::Struct& snap = Snap(change);
+  const google::protobuf::Struct& snap = SnapshotOf(change);
   const int64_t at = IntField(change.fields, "at");
   std::vector<events::v1::Event> events;
   auto next = [&]() -> events::v1::Event& {
@@ -261,6 +256,13 @@ std::vector<events::v1::Event> EventsOfChange(const Change& change, absl::string
   return events;
 }
 
+const google::protobuf::Struct& SnapshotOf(const Change& change) {
+  static const auto* const kEmpty = new google::protobuf::Struct();
+  if (change.call_snapshot != nullptr) return *change.call_snapshot;
+  auto it = change.fields.fields().find("snap");
+  return it == change.fields.fields().end() ? *kEmpty : it->second.struct_value();
+}
+
 std::vector<Change> ParseChanges(const common::RedisReply& entries) {
   std::vector<Change> changes;
   for (const common::RedisReply& entry : entries.elements) {
@@ -274,23 +276,29 @@ std::vector<Change> ParseChanges(const common::RedisReply& entries) {
         common::LogError("unreadable change in the calls log", {{"entry", entry_id}});
         continue;
       }
-      const auto& top = parsed->fields();
+      auto& top = *parsed->mutable_fields();
       auto list = top.find("c");
       if (list == top.end()) continue;
-      const google::protobuf::Struct* snapshots = nullptr;
-      if (auto s = top.find("s"); s != top.end()) snapshots = &s->second.struct_value();
+      // Each call's snapshot is moved out of the entry once and shared by its changes: a
+      // snapshot is some forty fields, and a script logs several changes of one call.
+      absl::flat_hash_map<std::string, std::shared_ptr<const google::protobuf::Struct>> snapshots;
+      if (auto s = top.find("s"); s != top.end()) {
+        for (auto& [call_id, snapshot] : *s->second.mutable_struct_value()->mutable_fields()) {
+          snapshots[call_id] = std::make_shared<const google::protobuf::Struct>(
+              std::move(*snapshot.mutable_struct_value()));
+        }
+      }
       int sub = 0;
-      for (const google::protobuf::Value& item : list->second.list_value().values()) {
+      for (google::protobuf::Value& item : *list->second.mutable_list_value()->mutable_values()) {
         Change change;
         change.entry_id = entry_id;
         change.sub = sub++;
-        change.fields = item.struct_value();
-        auto& change_fields = *change.fields.mutable_fields();
-        if (snapshots != nullptr && !change_fields.contains("snap")) {
-          auto call = change_fields.find("call");
-          if (call != change_fields.end()) {
-            auto snapshot = snapshots->fields().find(call->second.string_value());
-            if (snapshot != snapshots->fields().end()) change_fields["snap"] = snapshot->second;
+        change.fields = std::move(*item.mutable_struct_value());
+        const auto& change_fields = change.fields.fields();
+        if (!change_fields.contains("snap")) {
+          if (auto call = change_fields.find("call"); call != change_fields.end()) {
+            auto snapshot = snapshots.find(call->second.string_value());
+            if (snapshot != snapshots.end()) change.call_snapshot = snapshot->second;
           }
         }
         changes.push_back(std::move(change));
@@ -324,7 +332,7 @@ absl::Status ChangeRelay::Apply(const std::vector<Change>& changes) {
   // The latest snapshot of every call and help request the batch touched.
   struct Latest {
     int64_t version;
-    google::protobuf::Struct snapshot;
+    const google::protobuf::Struct* snapshot;  // in `changes`
   };
   std::map<std::string, Latest> calls;
   std::map<std::string, Latest> helps;
@@ -333,40 +341,55 @@ absl::Status ChangeRelay::Apply(const std::vector<Change>& changes) {
     const std::string kind = Field(change.fields, "t");
     const int64_t version = VersionOf(change.entry_id);
     if (kind.rfind("help_", 0) == 0) {
-      helps[Field(change.fields, "help")] = {version, Snap(change)};
+      helps[Field(change.fields, "help")] = {version, &SnapshotOf(change)};
     } else if (IsCallChange(kind) && !Field(change.fields, "call").empty()) {
-      calls[Field(change.fields, "call")] = {version, Snap(change)};
+      calls[Field(change.fields, "call")] = {version, &SnapshotOf(change)};
     }
     for (events::v1::Event& event : EventsOfChange(change, options_.site)) {
       events.push_back(std::move(event));
     }
   }
   CC_RETURN_IF_ERROR(pg_->Transact([&](pqxx::work& txn) -> absl::Status {
+    // One statement for the batch's calls: a round trip per call was most of the relay's wait
+    // and a good part of its CPU. Values are quoted by the connection (PQescapeStringConn).
+    std::string rows;
     for (const auto& [id, latest] : calls) {
-      const v1::Call call = CallFromSnapshot(id, latest.snapshot);
+      const v1::Call call = CallFromSnapshot(id, *latest.snapshot);
       if (!call.has_offer_time()) continue;  // a snapshot without the call's data
-      txn.exec_params(
+      const std::string record = call.SerializeAsString();
+      const std::string end_time =
+          call.has_end_time()
+              ? absl::StrCat("timestamptz 'epoch' + ", common::MicrosFromTimestamp(call.end_time()),
+                             " * interval '1 microsecond'")
+              : "NULL::timestamptz";
+      absl::StrAppend(
+          &rows, rows.empty() ? "(" : ", (", txn.quote(id), "::uuid, ", txn.quote(call.site()),
+          ", ", static_cast<int>(call.direction()), ", ", static_cast<int>(call.state()), ", ",
+          txn.quote(IdOf(call.queue(), "queues")), ", ",
+          txn.quote(IdOf(call.operator_(), "operators")), ", ",
+          txn.quote(IdOf(call.team(), "teams")), ", ", txn.quote(call.customer()), ", ",
+          txn.quote(call.customer_number().e164()), ", ", txn.quote(call.wrap_up().disposition()),
+          ", ", txn.quote(call.campaign()), ", ", txn.quote(IdOf(call.chain_root(), "calls")), ", ",
+          call.missing_wrap_up() ? "true" : "false", ", timestamptz 'epoch' + ",
+          common::MicrosFromTimestamp(call.offer_time()), " * interval '1 microsecond', ", end_time,
+          ", ", txn.quote_raw(reinterpret_cast<const unsigned char*>(record.data()), record.size()),
+          ", ", latest.version, ")");
+    }
+    if (!rows.empty()) {
+      txn.exec(absl::StrCat(
           "INSERT INTO call_records (id, site, direction, state, queue_id, operator_id, team_id, "
           "customer, customer_number, disposition, campaign, chain_root, missing_wrap_up, "
-          "offer_time, end_time, record, version) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, "
-          "$9, $10, $11, $12, $13, timestamptz 'epoch' + $14::bigint * interval '1 microsecond', "
-          "CASE WHEN $15::bigint > 0 THEN timestamptz 'epoch' + $15::bigint * interval "
-          "'1 microsecond' END, $16, $17) ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, "
+          "offer_time, end_time, record, version) VALUES ",
+          rows,
+          " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, "
           "queue_id = EXCLUDED.queue_id, operator_id = EXCLUDED.operator_id, "
           "team_id = EXCLUDED.team_id, customer = EXCLUDED.customer, "
           "disposition = EXCLUDED.disposition, missing_wrap_up = EXCLUDED.missing_wrap_up, "
           "end_time = EXCLUDED.end_time, record = EXCLUDED.record, version = EXCLUDED.version, "
-          "update_time = now() WHERE call_records.version < EXCLUDED.version",
-          id, call.site(), static_cast<int>(call.direction()), static_cast<int>(call.state()),
-          IdOf(call.queue(), "queues"), IdOf(call.operator_(), "operators"),
-          IdOf(call.team(), "teams"), call.customer(), call.customer_number().e164(),
-          call.wrap_up().disposition(), call.campaign(), IdOf(call.chain_root(), "calls"),
-          call.missing_wrap_up(), common::MicrosFromTimestamp(call.offer_time()),
-          call.has_end_time() ? common::MicrosFromTimestamp(call.end_time()) : int64_t{0},
-          common::PgBytes(call.SerializeAsString()), latest.version);
+          "update_time = now() WHERE call_records.version < EXCLUDED.version"));
     }
     for (const auto& [id, latest] : helps) {
-      const v1::HelpRequest help = HelpRequestFromSnapshot(id, latest.snapshot);
+      const v1::HelpRequest help = HelpRequestFromSnapshot(id, *latest.snapshot);
       txn.exec_params(
           "INSERT INTO help_requests (id, site, operator_id, team_id, state, create_time, "
           "record, version) VALUES ($1::uuid, $2, $3, $4, $5, timestamptz 'epoch' + "

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,13 +28,22 @@
 namespace contactcentre::calls {
 
 // One change of the log: its position and its JSON decoded.
-// A script's changes share one entry of the log; each call's snapshot (as the script left
-// it) is attached to every change of that call as the field "snap".
+// A script's changes share one entry of the log, which carries each changed call's snapshot
+// (as the script left it) once; every change of that call shares it (SnapshotOf).
 struct Change {
   std::string entry_id;  // "1795835074759-3"
   int sub = 0;           // the change's place within its entry
   google::protobuf::Struct fields;
+  // The call's snapshot from its entry; null for changes that carry their own "snap" field
+  // (help requests) or none.
+  std::shared_ptr<const google::protobuf::Struct> call_snapshot;
 };
+
+// The snapshot a change carries: its call's, its own "snap" field, or an empty one.
+const google::protobuf::Struct& SnapshotOf(const Change& change);
+
+// The changes of a reply of XREADGROUP, XREAD or XAUTOCLAIM (its entries), in log order.
+std::vector<Change> ParseChanges(const common::RedisReply& entries);
 
 // The public events a change stands for (none for internal steps such as an accepted offer).
 std::vector<events::v1::Event> EventsOfChange(const Change& change, absl::string_view site);
@@ -78,8 +88,5 @@ class ChangeRelay {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
-
-// Parses the entries of an XREAD/XREADGROUP/XAUTOCLAIM reply.
-std::vector<Change> ParseChanges(const common::RedisReply& entries);
 
 }  // namespace contactcentre::calls
