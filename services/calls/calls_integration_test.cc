@@ -1103,6 +1103,40 @@ TEST_F(CallsTest, OutboundCallsRespectDoNotCallAndAreRecorded) {
   }
 }
 
+TEST_F(CallsTest, ARecordTheDatabaseRefusedLandsAtOnceWhenItAcceptsAgain) {
+  Desk desk = OneOperatorQueue();
+  // PostgreSQL refuses every call record for a while (a trigger stands in for an outage).
+  {
+    pqxx::connection connection(calls_db_->dsn());
+    pqxx::work txn(connection);
+    txn.exec(
+        "CREATE FUNCTION refuse_call_records() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'call records refused by the test'; END $$; "
+        "CREATE TRIGGER refuse_call_records BEFORE INSERT ON call_records "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_call_records()");
+    txn.commit();
+  }
+  const v1::Call call = Offer(desk.queue);
+  absl::SleepFor(absl::Seconds(1));  // the relays fail on it, and back off
+  EXPECT_EQ(CountRecords(call.name()), 0);
+  {
+    pqxx::connection connection(calls_db_->dsn());
+    pqxx::work txn(connection);
+    txn.exec(
+        "DROP TRIGGER refuse_call_records ON call_records; "
+        "DROP FUNCTION refuse_call_records()");
+    txn.commit();
+  }
+  // The failed batch is retried by the relay that read it, after its back-off, not left for
+  // another replica to claim once it has been idle for 10 s.
+  const absl::Time recovered = absl::Now();
+  while (CountRecords(call.name()) == 0 && absl::Now() - recovered < absl::Seconds(15)) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(CountRecords(call.name()), 1);
+  EXPECT_LT(absl::Now() - recovered, absl::Seconds(6));
+}
+
 TEST_F(CallsTest, ListCallsFiltersAndPages) {
   Desk desk = OneOperatorQueue();
   std::vector<std::string> names;

@@ -466,6 +466,23 @@ absl::StatusOr<int> ChangeRelay::PollOnce() {
       }
     }
   }
+  // A batch this relay could not apply is still pending on it: it is retried first, after the
+  // thread's back-off, instead of waiting out claim_min_idle for some replica to claim it.
+  if (retry_own_pending_) {
+    CC_ASSIGN_OR_RETURN(
+        common::RedisReply own,
+        redis_->Command({"XREADGROUP", "GROUP", kGroup, options_.consumer, "COUNT",
+                         absl::StrCat(options_.batch_size), "STREAMS", log_key_, "0"}));
+    size_t entries = 0;
+    for (const common::RedisReply& stream : own.elements) {
+      if (stream.elements.size() < 2) continue;
+      entries += stream.elements[1].elements.size();
+      std::vector<Change> pending = ParseChanges(stream.elements[1]);
+      CC_RETURN_IF_ERROR(Apply(pending));
+      applied += static_cast<int>(pending.size());
+    }
+    retry_own_pending_ = entries >= static_cast<size_t>(options_.batch_size);
+  }
   if (absl::Now() >= next_trim_) {
     next_trim_ = absl::Now() + absl::Seconds(5);
     if (absl::Status trimmed = TrimLog(); !trimmed.ok()) {
@@ -504,6 +521,7 @@ void ChangeRelay::Start() {
         continue;
       }
       if (absl::StrContains(status.message(), "NOGROUP")) group_ready = false;
+      retry_own_pending_ = true;
       common::LogWarning("change relay error; retrying", {{"error", status}});
       absl::SleepFor(backoff);
       backoff = std::min(backoff * 2, absl::Seconds(5));

@@ -85,6 +85,9 @@ class ChangeRelay {
   std::unique_ptr<common::RedisConnection> blocking_;
   absl::Time next_claim_ = absl::InfinitePast();
   absl::Time next_trim_ = absl::InfinitePast();
+  // Set when a poll failed: its batch may be pending on this consumer (only the relay's thread
+  // touches it).
+  bool retry_own_pending_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
