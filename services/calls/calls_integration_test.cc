@@ -1435,6 +1435,31 @@ class TelephonyTest : public CallsTest {
     EXPECT_TRUE(connected.ok()) << connected.status();
     return connected.ok() ? *connected : offered;
   }
+
+  // A warm transfer of `call` to desks.other, offered to desks.second, who accepts; the caller's
+  // hold and the consult bridge are read from `pbx` and the consult acknowledged. The new leg,
+  // or an empty Call after a failure.
+  v1::Call ConsultingTransfer(const std::string& adapter, TelephonyAdapter& pbx,
+                              const TwoDesks& desks, const v1::Call& call, size_t& commands) {
+    auto started = Transfer(call, v1::TRANSFER_MODE_WARM, "", desks.other.name(), 0);
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return v1::Call();
+    const v1::Call new_leg = started->new_call();
+    EXPECT_EQ(new_leg.queue(), desks.other.name());
+    EXPECT_EQ(new_leg.operator_(), desks.second.name());
+    auto held = pbx.Next(commands++);
+    EXPECT_TRUE(held.has_value() && held->has_hold() && held->hold().on_hold());
+    EXPECT_TRUE(Accept(new_leg, 1).ok());
+    auto consult = pbx.Next(commands++);
+    const bool consulting =
+        consult.has_value() && consult->has_bridge() && consult->bridge().consult();
+    EXPECT_TRUE(consulting);
+    if (!consulting || !Ack(adapter, consult->command_id(), true, "", 1).ok()) {
+      ADD_FAILURE() << "the consult of " << new_leg.name() << " was not bridged";
+      return v1::Call();
+    }
+    return new_leg;
+  }
 };
 
 TEST_F(TelephonyTest, TheAdapterIsToldToBridgeWhenTheOperatorAccepts) {
@@ -1727,17 +1752,8 @@ TEST_F(TelephonyTest, ACancelledWarmTransferReturnsTheCallerToTheFirstOperator) 
   size_t commands = 0;
   const v1::Call call = ConnectedCall(adapter, pbx, desks, commands);
   // To a queue: offered to its member.
-  auto started = Transfer(call, v1::TRANSFER_MODE_WARM, "", desks.other.name(), 0);
-  ASSERT_TRUE(started.ok()) << started.status();
-  const v1::Call new_leg = started->new_call();
-  EXPECT_EQ(new_leg.queue(), desks.other.name());
-  EXPECT_EQ(new_leg.operator_(), desks.second.name());
-  auto held = pbx.Next(commands++);
-  ASSERT_TRUE(held.has_value() && held->has_hold() && held->hold().on_hold());
-  ASSERT_TRUE(Accept(new_leg, 1).ok());
-  auto consult = pbx.Next(commands++);
-  ASSERT_TRUE(consult.has_value() && consult->has_bridge() && consult->bridge().consult());
-  ASSERT_TRUE(Ack(adapter, consult->command_id(), true, "", 1).ok());
+  const v1::Call new_leg = ConsultingTransfer(adapter, pbx, desks, call, commands);
+  ASSERT_FALSE(new_leg.name().empty());
   EXPECT_EQ(Presence(desks.second)->state(), v1::OPERATOR_STATE_ON_CALL);
 
   auto cancelled = CancelTransfer(call, 1);
@@ -1800,16 +1816,8 @@ TEST_F(TelephonyTest, AFailedBridgeAfterACompletedWarmTransferPutsTheCallerBackI
   TelephonyAdapter pbx(calls(1), adapter);
   size_t commands = 0;
   const v1::Call call = ConnectedCall(adapter, pbx, desks, commands);
-  auto started = Transfer(call, v1::TRANSFER_MODE_WARM, "", desks.other.name(), 0);
-  ASSERT_TRUE(started.ok()) << started.status();
-  const v1::Call new_leg = started->new_call();
-  ASSERT_EQ(new_leg.operator_(), desks.second.name());
-  auto held = pbx.Next(commands++);
-  ASSERT_TRUE(held.has_value() && held->has_hold() && held->hold().on_hold());
-  ASSERT_TRUE(Accept(new_leg, 1).ok());
-  auto consult = pbx.Next(commands++);
-  ASSERT_TRUE(consult.has_value() && consult->has_bridge() && consult->bridge().consult());
-  ASSERT_TRUE(Ack(adapter, consult->command_id(), true, "", 0).ok());
+  const v1::Call new_leg = ConsultingTransfer(adapter, pbx, desks, call, commands);
+  ASSERT_FALSE(new_leg.name().empty());
   ASSERT_TRUE(CompleteTransfer(call, 1).ok());
   auto bridge = pbx.Next(commands++);
   ASSERT_TRUE(bridge.has_value() && bridge->has_bridge() && !bridge->bridge().consult())
